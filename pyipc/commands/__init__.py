@@ -1,0 +1,1 @@
+"""One module per command: thin Typer adapters over the pyipc library."""

@@ -1,0 +1,145 @@
+"""What every command shares: running a Typer app with coreutils-style errors.
+
+The library raises; this module turns errors into one line on stderr
+(``pipe-run: cannot open 'x': No such file or directory``) and an exit code.
+Usage errors get one more line pointing to --help. No traceback for anything a
+user can cause; PYIPC_DEBUG=1 shows them for everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import typer
+
+from ..errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, EXIT_USAGE, UsageError
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def make_app(help_text: str, **context) -> typer.Typer:
+    return typer.Typer(
+        add_completion=False,  # completions are static files in completions/, no Python per TAB
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        help=help_text,
+        context_settings={**CONTEXT, **context},
+    )
+
+
+class Die(Exception):
+    """Raised by a command to end with ``prog: message`` and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+def warn(prog: str, message: str) -> None:
+    try:
+        sys.stderr.write(f"{prog}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr closed or gone: nothing better to do
+
+
+def oserror_text(exc: OSError) -> str:
+    """cannot open 'x': No such file or directory"""
+    if exc.filename is not None:
+        return f"'{os.fsdecode(exc.filename)}': {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def die_of_signal(signum: int) -> None:
+    """End the way the signal would have ended us, so a calling shell sees it
+    (a shell loop stops on a child killed by SIGINT, not on ``exit 130``)."""
+    _flush_quietly()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    os.kill(os.getpid(), signum)
+    os._exit(EXIT_SIGNAL_BASE + signum)  # only if the signal could not kill us
+
+
+def _flush_quietly() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: int = EXIT_USAGE,
+        failure_code: int = EXIT_FAILURE) -> None:
+    """Entry point of a console script: parse, run, map every error to a code.
+
+    usage: the synopsis after the program name, as in the man page (Typer would
+    print a required argument as {STAGE...})."""
+    from typer._click import exceptions as click_exc  # typer 0.28 vendors click
+
+    command = typer.main.get_command(app)
+    if usage:
+        command.collect_usage_pieces = lambda ctx: [usage]
+    code = failure_code
+    try:
+        try:
+            returned = command.main(args=sys.argv[1:], prog_name=prog, standalone_mode=False)
+            code = returned if isinstance(returned, int) else 0
+        except click_exc.UsageError as exc:
+            warn(prog, _usage_text(exc))
+            _try_help(prog)
+            code = usage_code
+        except UsageError as exc:
+            warn(prog, str(exc))
+            _try_help(prog)
+            code = usage_code
+        except Die as exc:
+            warn(prog, str(exc))
+            code = exc.code
+        except click_exc.Exit as exc:
+            code = exc.exit_code
+        except (click_exc.Abort, KeyboardInterrupt):
+            die_of_signal(signal.SIGINT)
+        except OSError as exc:
+            if os.environ.get("PYIPC_DEBUG"):
+                raise
+            warn(prog, oserror_text(exc))
+            code = failure_code
+        except Exception as exc:  # a bug of ours: one line, unless debugging
+            if os.environ.get("PYIPC_DEBUG"):
+                raise
+            warn(prog, f"internal error: {type(exc).__name__}: {exc} (PYIPC_DEBUG=1 shows the traceback)")
+            code = failure_code
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away: no "Exception ignored" noise at shutdown.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    except KeyboardInterrupt:
+        die_of_signal(signal.SIGINT)
+    sys.exit(code)
+
+
+def _try_help(prog: str) -> None:
+    try:
+        sys.stderr.write(f"Try '{prog} --help' for more information.\n")
+    except (OSError, ValueError):
+        pass
+
+
+def _usage_text(exc) -> str:
+    message = exc.format_message().strip().rstrip(".")
+    return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
+def parse_or_usage(parser, text, option: str):
+    """Run a library parser (parse_duration, parse_signal) on an option value;
+    its UsageError names the option."""
+    try:
+        return parser(text)
+    except UsageError as exc:
+        raise UsageError(f"{option}: {exc}") from None

@@ -1,0 +1,206 @@
+"""pipe-run: run ``stage1 | stage2 | ...`` with pipe/fork/dup2/exec, no shell."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import stat
+from typing import List, Optional
+
+import typer
+
+from .. import __version__
+from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+
+PROG = "pipe-run"
+USAGE = "[OPTIONS] STAGE [STAGE...]"
+
+MANUAL = {
+    "summary": "run a pipeline of commands with pipe, fork, dup2 and exec, no shell in between",
+    "description": """
+pipe-run runs each STAGE as one process and joins them with pipes, as the shell
+does for STAGE1 | STAGE2 | ...: stage N's stdout is stage N+1's stdin. Each
+STAGE is one command line, split into words like sh does (single and double
+quotes, backslashes), with no expansion of variables, globs or ~. With --shell,
+each STAGE is given to /bin/sh -c instead.
+
+Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
+default action (so yes | head -1 ends at once), signals that were ignored when
+pipe-run started still ignored, an empty signal mask, and only file
+descriptors 0, 1 and 2 open. A stage that cannot be started (not found: 127;
+found but not executable: 126) is reported on stderr while the other stages
+still run, as in bash.
+
+The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
+rightmost failing stage's. A stage killed by signal N counts as 128+N.
+
+The stages stay in pipe-run's process group, so Ctrl-C at a terminal reaches
+them all; pipe-run waits for every stage, then dies of SIGINT itself, so that a
+calling shell loop stops too. SIGTERM and SIGHUP sent to pipe-run, and a SIGINT
+sent by another process, are passed on to every stage, and pipe-run then ends
+by the same signal. No stage outlives pipe-run.
+
+--trace prints every pipe(), fork(), dup2(), close(), execve(), kill() and
+waitpid() as it happens, with pids and fd numbers: a way to watch a pipeline
+being built.
+""",
+    "exit_status": [
+        ("0", "The last stage (with --pipefail: every stage) succeeded."),
+        ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started."),
+        ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a bad duration or signal, an unknown option."),
+        ("124", "The --timeout deadline was reached."),
+        ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
+        ("127", "That stage's command was not found."),
+        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself is stopped by SIGINT, SIGTERM or SIGHUP, it dies of that signal after every stage has ended."),
+        ("other", "The status of the last stage, or with --pipefail of the rightmost failing stage."),
+    ],
+    "examples": [
+        ('pipe-run "ls" "wc -l"', "Count the entries of the current directory, like ls | wc -l."),
+        ('pipe-run --pipefail "yes" "head -1"', "Prints y and exits 141: yes was killed by SIGPIPE, which bash's set -o pipefail also reports."),
+        ('pipe-run -i access.log -o top.txt "cut -d\\  -f1" "sort" "uniq -c" "sort -rn"', "Redirections without a shell: read access.log, write top.txt."),
+        ('pipe-run --timeout 5 -k 1 --report json "tail -f log" "grep ERROR"', "Stop the whole pipeline after 5 seconds (KILL one second later if needed), then print a JSON report of every stage."),
+        ('pipe-run --trace "echo hi" "tr a-z A-Z"', "Watch the pipe, forks, dup2s and execs happen."),
+        ('pipe-run --cycle "python3 server.py" "python3 client.py"', "Two processes talking to each other: each one's stdout is the other's stdin."),
+    ],
+    "see_also": ["bash(1)", "sh(1)", "pipe(2)", "fork(2)", "dup2(2)", "execve(2)", "waitpid(2)", "timeout(1)"],
+    "complete_args": ["command"],
+}
+
+app = make_app("Run STAGEs as a pipeline, stage1 | stage2 | ..., with no shell in between.")
+
+
+class ReportFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} (pyipc) {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def pipe_run(
+    stages: List[str] = typer.Argument(..., metavar="STAGE...", help="One command line per stage, split like sh does (quotes, backslashes), with no expansion.", show_default=False),
+    shell: bool = typer.Option(False, "--shell", help="Run each stage with /bin/sh -c STAGE instead of splitting it."),
+    pipefail: bool = typer.Option(False, "--pipefail", help="Exit with the rightmost failing stage's status, like bash's set -o pipefail."),
+    input_file: Optional[str] = typer.Option(None, "-i", "--input", metavar="FILE", help="Read the first stage's stdin from FILE."),
+    output_file: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the last stage's stdout to FILE, truncating it."),
+    append_file: Optional[str] = typer.Option(None, "-a", "--append", metavar="FILE", help="Append the last stage's stdout to FILE."),
+    merge_stderr: bool = typer.Option(False, "--merge-stderr", help="Send each stage's stderr into the pipe with its stdout (bash's |&); the last stage's stderr stays ours."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal every stage and exit 124; 0 means no deadline."),
+    timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="The signal sent at the deadline."),
+    kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to the stages still running."),
+    report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, wall time) to stderr."),
+    report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
+    trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
+    cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
+    from ..durations import parse_duration
+    from ..pipeline import Pipeline
+    from ..signames import parse_signal
+    from ..spawn import Tracer
+
+    if output_file is not None and append_file is not None:
+        raise UsageError("--output and --append cannot be used together")
+    if cycle and (input_file or output_file or append_file):
+        raise UsageError("--cycle connects the last stage to the first: it takes no --input, --output or --append")
+    if report_file is not None and report is None:
+        raise UsageError("--report-file needs --report text or --report json")
+    seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
+    grace = parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None
+    if grace is not None and not seconds:
+        raise UsageError("--kill-after needs --timeout")
+    signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
+    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle,
+                        trace=Tracer(2, f"{PROG}: ") if trace else None)
+
+    opened, report_fd = [], None
+    try:
+        stdin_fd = _open_input(input_file) if input_file is not None else None
+        opened.append(stdin_fd)
+        target = output_file if output_file is not None else append_file
+        stdout_fd = _open_output(target, append=append_file is not None, input_fd=stdin_fd) if target else None
+        opened.append(stdout_fd)
+        report_fd = _open_output(report_file, append=False, input_fd=None) if report_file else None
+        pipeline.stdin, pipeline.stdout = stdin_fd, stdout_fd
+        with pipeline:
+            for error in pipeline.start():
+                warn(PROG, f"{error.filename}: {error.reason}")
+            for fd in (stdin_fd, stdout_fd):  # the stages hold their own copies now
+                if fd is not None:
+                    os.close(fd)
+                    opened.remove(fd)
+            result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail)
+    finally:
+        for fd in opened:
+            if fd is not None:
+                os.close(fd)
+    if report is not None:
+        _write_report(result, report, report_fd)
+    if report_fd is not None:
+        os.close(report_fd)
+    if result.received_signal:
+        die_of_signal(result.received_signal)
+    return EXIT_TIMEOUT if result.timed_out else result.status
+
+
+def _open_input(path: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Die(f"cannot open '{path}': {exc.strerror}", EXIT_FAILURE) from None
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Die(f"cannot read '{path}': Is a directory", EXIT_FAILURE)
+    return fd
+
+
+def _open_output(path: str, *, append: bool, input_fd: Optional[int]) -> int:
+    # Opened without O_TRUNC, so that refusing (input is output) loses nothing.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        raise Die(f"cannot open '{path}': {exc.strerror}", EXIT_FAILURE) from None
+    info = os.fstat(fd)
+    if input_fd is not None and stat.S_ISREG(info.st_mode):
+        source = os.fstat(input_fd)
+        if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino):
+            os.close(fd)
+            raise Die(f"'{path}' is both the input and the output file; refusing to clobber it", EXIT_FAILURE)
+    if not append and stat.S_ISREG(info.st_mode):
+        os.ftruncate(fd, 0)
+    return fd
+
+
+def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> None:
+    if report_format is ReportFormat.json:
+        text = json.dumps(result.as_dict()) + "\n"
+    else:
+        lines = []
+        for number, stage in enumerate(result.stages, 1):
+            how = stage.exit.describe() if stage.exit else "not started"
+            if stage.error is not None:
+                how = f"{stage.error.reason}"
+            lines.append(f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}) "
+                         f"{stage.wall_s:.3f}s: {' '.join(stage.argv)}")
+        extra = " (deadline: exit 124)" if result.timed_out else ""
+        lines.append(f"{PROG}: pipeline status {result.status}{' (pipefail)' if result.pipefail else ''}{extra}")
+        text = "\n".join(lines) + "\n"
+    data = text.encode("utf-8", "surrogateescape")
+    fd = 2 if report_fd is None else report_fd
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError as exc:
+        warn(PROG, f"cannot write the report: {exc.strerror}")
+
+
+def main() -> None:
+    run(app, PROG, usage=USAGE)

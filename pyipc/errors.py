@@ -1,0 +1,57 @@
+"""Exit codes and the library's exceptions: the one table every command uses.
+
+Library code raises; only pyipc.commands turns an exception into a message and
+one of these codes.
+"""
+
+import errno as _errno
+import os
+
+EXIT_OK = 0
+EXIT_FAILURE = 1        # a runtime failure
+EXIT_USAGE = 2          # bad command line
+EXIT_SOME_FAILED = 64   # sigsend: some targets failed, others did not
+EXIT_TIMEOUT = 124      # a deadline ran out (coreutils timeout)
+EXIT_CANCELED = 125     # the tool's own failure, where coreutils timeout uses it
+EXIT_CANNOT_INVOKE = 126  # found but could not be executed
+EXIT_ENOENT = 127       # command not found
+EXIT_SIGNAL_BASE = 128  # 128+N: killed by signal N
+
+
+class PyipcError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class UsageError(PyipcError, ValueError):
+    """Bad input that a caller could have checked: a bad duration, signal, stage."""
+
+
+class SpawnError(PyipcError, OSError):
+    """A child could not be started: setup between fork and exec, or exec itself.
+
+    ``errno``/``strerror``/``filename`` are those of the failing call;
+    ``exec_reached`` tells whether the failure was exec itself (the program is
+    missing or not executable) or the setup before it (dup2, setpgid, ...).
+    """
+
+    def __init__(self, err, filename, exec_reached, pid=None, wait_status=None):
+        super().__init__(err, os.strerror(err), filename)
+        self.exec_reached = exec_reached
+        self.pid = pid
+        self.wait_status = wait_status
+
+    @property
+    def exit_status(self):
+        """Shell-style status a shell would give this failure: 127 or 126."""
+        if self.exec_reached and self.errno in (_errno.ENOENT, _errno.ENOTDIR):
+            return EXIT_ENOENT
+        return EXIT_CANNOT_INVOKE
+
+    @property
+    def reason(self):
+        """What a shell would say: 'command not found' for a PATH miss."""
+        if self.exec_reached and self.errno == _errno.ENOENT and "/" not in self.filename:
+            return "command not found"
+        if self.errno == _errno.EACCES and os.path.isdir(self.filename):
+            return "Is a directory"
+        return self.strerror

@@ -1,0 +1,70 @@
+"""Signal names and numbers: parsing every spelling, listing, naming."""
+
+from __future__ import annotations
+
+import signal
+
+from .errors import UsageError
+from .status import signal_name
+
+__all__ = ["parse_signal", "signal_name", "list_signals", "NSIG"]
+
+NSIG = signal.NSIG  # one more than the highest signal number (65 on Linux)
+
+
+def _by_name() -> dict[str, int]:
+    names = {}
+    for sig in signal.Signals:
+        names[sig.name[3:]] = sig.value
+    # Aliases that kill(1) accepts but the enum may not list under both names.
+    for alias, real in (("IOT", "ABRT"), ("POLL", "IO"), ("CLD", "CHLD")):
+        if real in names:
+            names.setdefault(alias, names[real])
+    return names
+
+
+def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
+    """'TERM', 'SIGTERM', 'sigterm', '15', 'RTMIN+3', 'RTMAX-1' -> number.
+
+    '0' (the existence check of kill(2)) only with allow_zero. Anything else,
+    including a number outside 1..NSIG-1, raises UsageError.
+    """
+    text = spec.strip()
+    if text.lstrip("-+").isdigit() and text[:1] not in "+-":
+        number = int(text)
+        if number == 0 and allow_zero:
+            return 0
+        if 1 <= number < NSIG:
+            return number
+        raise UsageError(f"invalid signal number '{spec}' (valid: 1-{NSIG - 1}{', or 0' if allow_zero else ''})")
+    name = text.upper()
+    if name.startswith("SIG"):
+        name = name[3:]
+    for base, anchor, sign in (("RTMIN", signal.SIGRTMIN, 1), ("RTMAX", signal.SIGRTMAX, -1)):
+        if name == base:
+            return anchor
+        if name.startswith(base) and name[len(base) : len(base) + 1] in "+-" and len(name) > len(base) + 1:
+            offset_text = name[len(base) + 1 :]
+            if offset_text.isdigit():
+                offset = int(offset_text) * (1 if name[len(base)] == "+" else -1)
+                number = anchor + offset
+                if signal.SIGRTMIN <= number <= signal.SIGRTMAX and (offset * sign) >= 0:
+                    return number
+            raise UsageError(f"invalid signal '{spec}' (real-time signals: RTMIN..RTMIN+{signal.SIGRTMAX - signal.SIGRTMIN}, RTMAX-{signal.SIGRTMAX - signal.SIGRTMIN}..RTMAX)")
+    number = _by_name().get(name)
+    if number is None or number in (signal.SIGRTMIN, signal.SIGRTMAX) and name not in ("RTMIN", "RTMAX"):
+        raise UsageError(f"unknown signal '{spec}'; valid signals: {', '.join(name for _, name in list_signals())}")
+    return number
+
+
+def list_signals() -> list[tuple[int, str]]:
+    """Every signal as (number, name without SIG), real-time ones included."""
+    return [(n, signal_name(n)[3:]) for n in range(1, NSIG) if _exists(n)]
+
+
+def _exists(number: int) -> bool:
+    try:
+        signal.Signals(number)
+        return True
+    except ValueError:
+        return signal.SIGRTMIN <= number <= signal.SIGRTMAX

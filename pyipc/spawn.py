@@ -1,0 +1,222 @@
+"""fork + dup2 + exec, done right, and the small fd helpers it needs.
+
+The shape is CPython's ``_posixsubprocess.child_exec``: before fork, a
+close-on-exec error pipe; in the child only what must be done (process group,
+signal dispositions, dup2 onto 0/1/2, close the rest, exec); on failure the
+child writes what failed into the error pipe and ends in ``os._exit``. It never
+returns into the caller's Python stack: no ``finally`` of the caller, no test
+framework, no CLI code runs in a forked child.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+from collections.abc import Mapping, Sequence
+
+from .errors import SpawnError
+
+__all__ = ["spawn", "make_pipe", "lift_fd", "Tracer", "MAXFD"]
+
+try:
+    MAXFD = os.sysconf("SC_OPEN_MAX")
+except (ValueError, OSError):
+    MAXFD = 256
+
+# exec errors after which execvp(3) keeps looking further along PATH.
+_TRY_NEXT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ESTALE, errno.ENODEV, errno.ETIMEDOUT})
+
+
+class Tracer:
+    """Writes one line per system-level step to a file descriptor, for --trace.
+
+    Plain os.write on a caller-chosen fd: usable between fork and exec too,
+    where no Python file object should be touched.
+    """
+
+    def __init__(self, fd: int = 2, prefix: str = ""):
+        self.fd = fd
+        self.prefix = prefix
+
+    def __call__(self, message: str) -> None:
+        line = f"{self.prefix}[pid {os.getpid()}] {message}\n"
+        try:
+            os.write(self.fd, line.encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass  # tracing must never change the outcome (EPIPE on a closed stderr, ...)
+
+    def moved_to(self, fd: int) -> "Tracer":
+        return Tracer(fd, self.prefix)
+
+
+def lift_fd(fd: int) -> int:
+    """Return fd itself if it is 3 or above, else a close-on-exec copy at 3 or above
+    (closing the original). With 0/1/2 closed, pipe() and open() hand out those
+    numbers, and a later dup2 onto 0/1/2 would clobber them."""
+    if fd >= 3:
+        return fd
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return high
+
+
+def make_pipe() -> tuple[int, int]:
+    """pipe() whose both ends are close-on-exec and numbered 3 or above."""
+    read_end, write_end = os.pipe()  # PEP 446: not inheritable, i.e. O_CLOEXEC
+    if read_end < 3 or write_end < 3:
+        read_end, write_end = lift_fd(read_end), lift_fd(write_end)
+    return read_end, write_end
+
+
+def _exec_candidates(program: str, env: Mapping[str, str] | None) -> list[str]:
+    # Computed in the parent, like subprocess does, so the child only calls execve.
+    if "/" in program:
+        return [program]
+    return [os.path.join(directory, program) for directory in os.get_exec_path(env)]
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    stdin: int | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    env: Mapping[str, str] | None = None,
+    process_group: int | None = None,
+    trace: Tracer | None = None,
+) -> int:
+    """Start argv as a child and return its pid once exec has succeeded.
+
+    stdin/stdout/stderr: an fd to dup2 onto 0/1/2, or None to inherit ours.
+    process_group: None stays in our group; 0 makes the child lead a new one;
+    N joins group N. The child gets: SIGPIPE and SIGXFSZ back to default (Python
+    ignores them), every Python-level handler back to default, an empty signal
+    mask, and only fds 0-2 open. Signals that were ignored when we started stay
+    ignored, as nohup and shells expect.
+
+    Raises SpawnError (after reaping the child) when anything between fork and
+    exec fails; its exit_status is 127 for a program that is not found and 126
+    for one that cannot be executed.
+    """
+    argv = [os.fsdecode(a) for a in argv]
+    if not argv:
+        raise ValueError("spawn: empty argv")
+    environ = os.environ if env is None else env
+    candidates = _exec_candidates(argv[0], environ)
+    err_read, err_write = make_pipe()
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, reported via the error pipe
+            _child(argv, candidates, environ, (stdin, stdout, stderr), process_group, err_write, trace)
+        if trace:
+            trace(f"fork() = {pid}")
+        if process_group is not None:
+            # Set it from both sides, as shells do, so that neither order races.
+            try:
+                os.setpgid(pid, pid if process_group == 0 else process_group)
+            except OSError:
+                pass  # the child already exec'd (EACCES) or already died (ESRCH)
+        os.close(err_write)
+        err_write = -1
+        report = _read_all(err_read)
+    finally:
+        if err_write >= 0:
+            os.close(err_write)
+        os.close(err_read)
+    if report:
+        # exec never happened: reap the child first, then raise.
+        _, wait_status = os.waitpid(pid, 0)
+        reached, code, filename = report.split(b":", 2)
+        raise SpawnError(int(code), os.fsdecode(filename), reached == b"1", pid=pid, wait_status=wait_status)
+    return pid
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _child(argv, candidates, environ, std_fds, process_group, err_write, trace):  # pragma: no cover
+    """Between fork and exec. Always ends in exec or os._exit."""
+    reached, failed_errno, failed_name = 0, errno.EINVAL, argv[0]
+    try:
+        if trace:
+            trace = trace.moved_to(fcntl.fcntl(trace.fd, fcntl.F_DUPFD_CLOEXEC, 3))
+        if process_group is not None:
+            os.setpgid(0, process_group)
+        # Handlers run only if a signal arrives before exec; exec would reset them anyway.
+        for signum in range(1, signal.NSIG):
+            try:
+                handler = signal.getsignal(signum)
+            except (ValueError, OSError):
+                continue
+            if callable(handler):
+                signal.signal(signum, signal.SIG_DFL)
+        for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(signum, signal.SIG_DFL)
+        # Copy every source out of 0-2 first, so that dup2 onto 0/1/2 cannot
+        # overwrite a source that a later dup2 still needs.
+        lifted = []
+        for target, source in enumerate(std_fds):
+            if source is None or source == target:
+                lifted.append(source)
+            else:
+                lifted.append(fcntl.fcntl(source, fcntl.F_DUPFD_CLOEXEC, 3))
+        for target, source in enumerate(std_fds):
+            if source is None:
+                continue
+            if source == target:
+                os.set_inheritable(target, True)  # CPython issue 10806: dup2 onto itself is a no-op
+            else:
+                os.dup2(lifted[target], target)
+            if trace:
+                trace(f"dup2({source}, {target})")
+        keep = sorted({err_write} | ({trace.fd} if trace else set()))
+        low = 3
+        for fd in keep:
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, MAXFD)  # close_range(2) on Linux: cheap even for a huge limit
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        reached = 1
+        saw_eacces = None
+        for path in candidates:
+            if trace and os.path.exists(path):  # the PATH misses are noise for a reader
+                trace(f"execve({path!r}, {argv!r})")
+            try:
+                os.execve(path, argv, environ)
+            except OSError as exc:
+                err = exc.errno
+            if err == errno.ENOEXEC:
+                # A file with no #! line: run it with sh, as execvp(3) does.
+                try:
+                    os.execve("/bin/sh", ["sh", path, *argv[1:]], environ)
+                except OSError as exc:
+                    err = exc.errno
+            if err == errno.EACCES:
+                saw_eacces = saw_eacces or path
+                continue
+            if err in _TRY_NEXT:
+                continue
+            failed_errno, failed_name = err, path
+            break
+        else:
+            if saw_eacces:
+                failed_errno, failed_name = errno.EACCES, saw_eacces
+            else:
+                failed_errno, failed_name = errno.ENOENT, argv[0]
+    except OSError as exc:
+        failed_errno = exc.errno or errno.EINVAL
+        failed_name = exc.filename if isinstance(exc.filename, str) else argv[0]
+    except BaseException:
+        failed_errno = errno.EINVAL
+    try:
+        os.write(err_write, b"%d:%d:%s" % (reached, failed_errno, os.fsencode(failed_name)))
+    finally:
+        os._exit(127 if failed_errno == errno.ENOENT else 126)

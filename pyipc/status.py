@@ -1,0 +1,58 @@
+"""Exit status decoding, in one place: exit code, signal, core dump, shell status."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+
+from .errors import EXIT_SIGNAL_BASE
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """How a process ended. Exactly one of ``exit_code`` and ``signal`` is set."""
+
+    exit_code: int | None = None
+    signal: int | None = None
+    core_dumped: bool = False
+
+    @classmethod
+    def from_wait_status(cls, wait_status: int) -> "ExitStatus":
+        if os.WIFEXITED(wait_status):
+            return cls(exit_code=os.WEXITSTATUS(wait_status))
+        if os.WIFSIGNALED(wait_status):
+            return cls(signal=os.WTERMSIG(wait_status), core_dumped=os.WCOREDUMP(wait_status))
+        raise ValueError(f"wait status {wait_status:#x} is neither an exit nor a signal death")
+
+    @property
+    def shell_status(self) -> int:
+        """What ``$?`` would say: the exit code, or 128+N for signal N."""
+        if self.signal is not None:
+            return EXIT_SIGNAL_BASE + self.signal
+        return self.exit_code
+
+    @property
+    def signal_name(self) -> str | None:
+        return signal_name(self.signal) if self.signal is not None else None
+
+    def describe(self) -> str:
+        """'exited 3', 'killed by SIGKILL', 'killed by SIGSEGV (core dumped)'."""
+        if self.signal is None:
+            return f"exited {self.exit_code}"
+        text = f"killed by {self.signal_name}"
+        return text + " (core dumped)" if self.core_dumped else text
+
+
+def signal_name(signum: int) -> str:
+    """SIGTERM, SIGRTMIN+3, or SIG<N> for a number with no name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        pass
+    rtmin, rtmax = signal.SIGRTMIN, signal.SIGRTMAX
+    if rtmin <= signum <= rtmax:
+        if signum - rtmin <= rtmax - signum:
+            return f"SIGRTMIN+{signum - rtmin}" if signum != rtmin else "SIGRTMIN"
+        return f"SIGRTMAX-{rtmax - signum}"
+    return f"SIG{signum}"
