@@ -250,7 +250,14 @@ def render_fish(prog: str, module, command) -> str:
 def outputs() -> dict[Path, str]:
     files = {}
     for prog, module_name in commands():
-        module, command = load(module_name)
+        try:
+            module, command = load(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            # Registered but not written yet; tests/test_docs.py fails on this.
+            print(f"gendocs: skipping {prog}: {module_name} does not exist yet", file=sys.stderr)
+            continue
         files[ROOT / "man" / f"{prog}.1"] = render_man(prog, module, command)
         files[ROOT / "completions" / f"{prog}.bash"] = render_bash(prog, module, command)
         files[ROOT / "completions" / f"_{prog}"] = render_zsh(prog, module, command)
