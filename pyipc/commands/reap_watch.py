@@ -1,0 +1,218 @@
+"""reap-watch: a child subreaper that reaps everything and reports how each process ended."""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+import typer
+
+from .. import __version__
+from ..errors import EXIT_TIMEOUT, UsageError
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+
+PROG = "reap-watch"
+USAGE = "[OPTIONS] COMMAND [COMMAND...] | --pid PID [--pid PID...] | --zombies"
+
+MANUAL = {
+    "summary": "run commands as a child subreaper, reap every process and report how each one ended",
+    "description": """
+reap-watch runs each COMMAND as a direct child and marks itself a child
+subreaper (prctl PR_SET_CHILD_SUBREAPER), so that every process orphaned below
+it is re-parented to it instead of to init. It reaps all of them promptly and
+reports each death on stderr (or to --output FILE): pid, name, how it ended
+(exited N, killed by SIGNAME, core dumped), wall time since it started, and
+the CPU time and peak memory that wait4 returns. An adopted process is marked
+(adopted); its name and start time are read from /proc/PID/stat while it is
+still a zombie, just before it is reaped. Each COMMAND is one command line,
+split into words like sh does, with no expansion.
+
+A zombie is a process that has ended but whose parent has not yet collected
+its exit status with wait. A SIGCHLD handler that calls waitpid once leaks
+zombies, because SIGCHLD signals that arrive together merge into one.
+reap-watch blocks its signals and takes them with sigtimedwait, and on every
+SIGCHLD collects every child that has ended until none is left.
+
+reap-watch ends when every COMMAND has ended; adopted processes still running
+are left to run. With --wait-all it waits for every adopted process too.
+
+SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 and SIGQUIT sent to reap-watch are
+passed on to the direct children (with --group, to each one's process group;
+with --wait-all, also to the adopted processes). A Ctrl-C typed at the
+terminal already reached the children, and is not sent twice. --grace sends
+KILL to whatever is left that long after the first such signal. Once its
+children are gone, reap-watch dies of the signal it received.
+
+--pid watches processes that are not its children, through pidfds, and
+reports each one's end as it happens. Only a parent can wait for an exit
+status: reap-watch reports it when the ended process is still a zombie when it
+looks (its parent has not reaped it yet) and otherwise says that it is unknown.
+
+--zombies lists the zombie processes of this machine: pid, name, parent pid
+and name, and how long ago the process started (the kernel keeps no time of
+death).
+""",
+    "exit_status": [
+        ("0", "Every COMMAND exited 0; with --pid, every watched process ended; with --zombies, there is no zombie."),
+        ("1", "With --zombies: there is at least one zombie. Otherwise reap-watch could not run (an --output file cannot be opened, a --pid does not exist)."),
+        ("2", "Usage error: no COMMAND, an empty command, unbalanced quotes, a bad duration or pid, options that do not go together."),
+        ("124", "With --pid: the --timeout ran out before every watched process ended."),
+        ("126", "The first failing COMMAND was found but could not be executed."),
+        ("127", "The first failing COMMAND was not found."),
+        ("128+N", "The first failing COMMAND was killed by signal N. When reap-watch itself is stopped by one of the forwarded signals, it dies of that signal once its children are gone."),
+        ("other", "The exit status of the first COMMAND, in command-line order, that did not exit 0."),
+    ],
+    "examples": [
+        ("reap-watch \"sh -c '/bin/true & exec sleep 3'\"",
+         "The child that exits while its parent sleeps: true ends at once, but its parent (sh, now sleep) never waits, so true is a zombie for 3 seconds; run reap-watch --zombies in another terminal to see it. When sleep ends, true is re-parented to reap-watch, which reports it as adopted."),
+        ("reap-watch \"sh -c 'exit 3'\" \"sh -c 'exit 7'\"",
+         "Two children collected with their exit codes: reports exited 3 and exited 7, and exits 3, the first failing child's status."),
+        ("reap-watch --zombies", "List the zombies of this machine with their parents; exit 1 if there are any."),
+        ("reap-watch --wait-all --json \"sh -c 'for i in 1 2 3 4 5; do (sleep 1 &); done'\"",
+         "Five grandchildren orphaned at once, each adopted, reaped and reported as one JSON line."),
+        ("reap-watch --group --grace 10s \"make -j4\"",
+         "Run a build in its own process group; a SIGTERM to reap-watch reaches every process of the group, and KILL follows 10 seconds later."),
+        ("reap-watch --pid 1234 --pid 5678 --timeout 1m", "Report when two processes that are not our children end; exit 124 after a minute if one is still running."),
+    ],
+    "see_also": ["wait4(2)", "waitid(2)", "prctl(2)", "pidfd_open(2)", "proc(5)", "tini(1)", "ps(1)"],
+    "complete_args": ["command"],
+}
+
+app = make_app("Run COMMANDs as a child subreaper; reap every process and report how each one ended.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} (pyipc) {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def reap_watch(
+    commands: Optional[List[str]] = typer.Argument(None, metavar="COMMAND...", help="One command line per direct child, split like sh does (quotes, backslashes), with no expansion.", show_default=False),
+    wait_all: bool = typer.Option(False, "--wait-all", help="Also wait for every adopted process, not only the COMMANDs."),
+    group: bool = typer.Option(False, "--group", help="Run each COMMAND in a process group of its own; forwarded signals go to the whole group."),
+    grace: Optional[str] = typer.Option(None, "--grace", metavar="DURATION", help="KILL what is left this long after the first forwarded signal."),
+    json_lines: bool = typer.Option(False, "--json", help="Report each process as one JSON object per line."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the reports to FILE instead of stderr."),
+    pids: Optional[List[int]] = typer.Option(None, "--pid", metavar="PID", help="Watch process PID (not a child) and report its end; repeatable.", show_default=False),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="With --pid: exit 124 if a watched process is still running after DURATION."),
+    zombies: bool = typer.Option(False, "--zombies", help="List the zombie processes of this machine and exit (1 if there are any)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
+    from ..cmdline import split_command
+    from ..durations import parse_duration
+
+    modes = sum((bool(commands), bool(pids), zombies))
+    if modes == 0:
+        raise UsageError("missing COMMAND (or --pid PID, or --zombies)")
+    if modes > 1:
+        raise UsageError("COMMANDs, --pid and --zombies cannot be used together")
+    if timeout is not None and not pids:
+        raise UsageError("--timeout works with --pid only")
+    if (wait_all or group or grace is not None) and not commands:
+        raise UsageError("--wait-all, --group and --grace need a COMMAND")
+    for pid in pids or ():
+        if pid <= 0:
+            raise UsageError(f"--pid: invalid process id '{pid}'")
+    seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
+    grace_s = parse_or_usage(parse_duration, grace, "--grace") if grace is not None else None
+    argvs = [split_command(line) for line in commands or ()]
+    if zombies:
+        return _zombies(json_lines)
+    out_fd = _open_output(output) if output is not None else 2
+    try:
+        report = _reporter(out_fd, json_lines)
+        if pids:
+            return _watch(pids, seconds, report)
+        return _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s)
+    finally:
+        if out_fd != 2:
+            os.close(out_fd)
+
+
+def _reap(argvs, report, *, wait_all, group, grace) -> int:
+    from ..reaping import Reaper
+
+    try:
+        with Reaper(argvs, on_death=report, group=group, wait_all=wait_all, grace=grace) as reaper:
+            for error in reaper.start():
+                warn(PROG, f"{error.filename}: {error.reason}")
+            result = reaper.wait()
+    except OSError as exc:
+        raise Die(f"cannot run: {exc.strerror}") from None
+    if result.received_signal:
+        die_of_signal(result.received_signal)
+    return result.status
+
+
+def _watch(pids, seconds, report) -> int:
+    from ..reaping import watch_pids
+
+    try:
+        finished = watch_pids(pids, on_end=report, timeout=seconds or None)
+    except ProcessLookupError as exc:
+        raise Die(f"--pid {exc.filename}: no such process") from None
+    except OSError as exc:
+        raise Die(f"--pid {exc.filename}: {exc.strerror}") from None
+    return 0 if finished else EXIT_TIMEOUT
+
+
+def _zombies(json_lines: bool) -> int:
+    import json
+
+    from ..reaping import list_zombies
+
+    found = list_zombies()
+    if json_lines:
+        lines = [json.dumps(z.as_dict()) for z in found]
+    else:
+        lines = [f"{'PID':>7} {'NAME':<16} {'PPID':>7} {'PARENT':<16} AGE"] if found else []
+        lines += [f"{z.pid:>7} {z.name:<16} {z.ppid:>7} {z.parent_name:<16} {z.age_s:.1f}s" for z in found]
+    if lines:
+        print("\n".join(lines))
+    else:
+        warn(PROG, "no zombie processes")
+    return 1 if found else 0
+
+
+def _reporter(fd: int, json_lines: bool):
+    import json
+
+    def report(end) -> None:
+        text = json.dumps(end.as_dict()) if json_lines else _describe(end)
+        data = (text + "\n").encode("utf-8", "surrogateescape")
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            pass  # a report that cannot be written must not stop the reaping
+    return report
+
+
+def _describe(end) -> str:
+    if not hasattr(end, "adopted"):  # a --pid watch: not our child
+        how = end.exit.describe() if end.exit else "ended (exit status unknown: not our child)"
+        extra = " (seen as a zombie: not our child)" if end.exit else ""
+        wall = f" after {end.wall_s:.3f}s" if end.wall_s is not None else ""
+        return f"{PROG}: pid {end.pid} ({end.name}): {how}{extra}{wall}"
+    who = f"pid {end.pid} ({end.name}{', adopted' if end.adopted else ''})"
+    how = f"not started: {end.error.reason} (status {end.status})" if end.error is not None else end.exit.describe()
+    parts = [f"after {end.wall_s:.3f}s" if end.wall_s is not None else "after ?"]
+    if end.cpu_s is not None:
+        parts.append(f"cpu {end.cpu_s:.3f}s")
+    if end.max_rss_kb:
+        parts.append(f"max rss {end.max_rss_kb} KiB")
+    return f"{PROG}: {who}: {how} ({', '.join(parts)})"
+
+
+def _open_output(path: str) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise Die(f"cannot open '{path}': {exc.strerror}") from None
+
+
+def main() -> None:
+    run(app, PROG, usage=USAGE)
