@@ -1,0 +1,284 @@
+"""Library tests of the core: status decoding, splitting, durations, signals, spawn, pipelines."""
+
+import errno
+import os
+import signal
+import stat
+import sys
+
+import pytest
+
+from pyipc.cmdline import split_command
+from pyipc.durations import parse_duration
+from pyipc.errors import SpawnError, UsageError
+from pyipc.pipeline import Pipeline, run_pipeline
+from pyipc.signames import list_signals, parse_signal
+from pyipc.spawn import make_pipe, spawn
+from pyipc.status import ExitStatus, signal_name
+
+PY = [sys.executable, "-S", "-I", "-c"]
+
+
+def read_all(fd):
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def wait_status_of(argv):
+    pid = spawn(argv)
+    return os.waitpid(pid, 0)[1]
+
+
+# -- status -----------------------------------------------------------------------
+
+def test_exit_status_decodes_exit_codes_and_signals():
+    assert ExitStatus.from_wait_status(wait_status_of(["sh", "-c", "exit 3"])) == ExitStatus(exit_code=3)
+    killed = ExitStatus.from_wait_status(wait_status_of(["sh", "-c", "kill -KILL $$"]))
+    assert (killed.signal, killed.shell_status, killed.describe()) == (9, 137, "killed by SIGKILL")
+    assert ExitStatus(exit_code=0).describe() == "exited 0"
+    assert ExitStatus(signal=11, core_dumped=True).describe() == "killed by SIGSEGV (core dumped)"
+
+
+def test_signal_names_include_realtime_ones():
+    assert signal_name(15) == "SIGTERM"
+    assert signal_name(signal.SIGRTMIN + 3) == "SIGRTMIN+3"
+    assert signal_name(signal.SIGRTMAX - 1) == "SIGRTMAX-1"
+    numbers = [n for n, _ in list_signals()]
+    assert signal.SIGRTMAX in numbers and 9 in numbers
+
+
+# -- parsing -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("line, argv", [
+    ("wc -l", ["wc", "-l"]),
+    ("grep -v 'a b'", ["grep", "-v", "a b"]),
+    ('echo "x\\"y" z\\ w', ["echo", 'x"y', "z w"]),
+    ("echo $HOME '*' ~ #c", ["echo", "$HOME", "*", "~", "#c"]),  # no expansion, no comments
+])
+def test_split_command_is_sh_like_without_expansion(line, argv):
+    assert split_command(line) == argv
+
+
+@pytest.mark.parametrize("line, message", [("", "empty command"), ("   ", "empty command"),
+                                           ("echo 'a", "no closing quotation"), ("echo \\", "no escaped character")])
+def test_split_command_refuses_bad_lines(line, message):
+    with pytest.raises(UsageError, match=message):
+        split_command(line)
+
+
+@pytest.mark.parametrize("text, seconds", [("1.5", 1.5), ("2m", 120), (".5h", 1800), ("1d", 86400), ("0", 0), ("3s", 3)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["-1", "inf", "nan", "1e3", "", "s", "1x", ".", "1..2", "1 m"])
+def test_bad_durations(text):
+    with pytest.raises(UsageError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text, number", [("TERM", 15), ("SIGTERM", 15), ("sigterm", 15), ("15", 15), ("kill", 9),
+                                          ("RTMIN", signal.SIGRTMIN), ("RTMIN+3", signal.SIGRTMIN + 3),
+                                          ("SIGRTMAX-1", signal.SIGRTMAX - 1)])
+def test_signal_spellings(text, number):
+    assert parse_signal(text) == number
+
+
+@pytest.mark.parametrize("text", ["65", "100", "0", "RTMAX+1", "RTMIN-1", "FOO", "-1", ""])
+def test_bad_signals(text):
+    with pytest.raises(UsageError):
+        parse_signal(text)
+
+
+def test_signal_zero_only_when_allowed():
+    assert parse_signal("0", allow_zero=True) == 0
+
+
+# -- spawn ---------------------------------------------------------------------------
+
+def test_spawn_reports_missing_program_as_127():
+    with pytest.raises(SpawnError) as info:
+        spawn(["no-such-program-pyipc"])
+    exc = info.value
+    assert (exc.errno, exc.exit_status, exc.exec_reached, exc.reason) == (errno.ENOENT, 127, True, "command not found")
+    assert exc.pid and exc.wait_status is not None  # the child was reaped before raising
+    with pytest.raises(ChildProcessError):
+        os.waitpid(exc.pid, os.WNOHANG)
+
+
+def test_spawn_reports_directory_and_non_executable_as_126(tmp_path):
+    with pytest.raises(SpawnError) as info:
+        spawn([str(tmp_path)])
+    assert (info.value.exit_status, info.value.reason) == (126, "Is a directory")
+    plain = tmp_path / "plain"
+    plain.write_text("echo hi\n")
+    with pytest.raises(SpawnError) as info:
+        spawn([str(plain)])
+    assert (info.value.errno, info.value.exit_status) == (errno.EACCES, 126)
+
+
+def test_spawn_runs_a_script_without_shebang_with_sh(tmp_path):
+    script = tmp_path / "noshebang"
+    script.write_text("exit 7\n")
+    script.chmod(0o755)
+    assert os.waitstatus_to_exitcode(wait_status_of([str(script)])) == 7
+
+
+def test_spawn_setup_failure_is_reported_before_exec():
+    closed_fd = 987  # a closed fd cannot be dup2'd (pipe fds could be reused by spawn's own pipe)
+    with pytest.raises(OSError):
+        os.fstat(closed_fd)
+    with pytest.raises(SpawnError) as info:
+        spawn(["true"], stdin=closed_fd)
+    assert info.value.errno == errno.EBADF and not info.value.exec_reached
+
+
+def test_child_has_only_std_fds_and_default_sigpipe():
+    read_end, write_end = make_pipe()
+    extra = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(extra, True)  # even an inheritable fd must not leak into the child
+    try:
+        probe = ("import os,sys\n"
+                 "def ok(fd):\n"
+                 "    try: os.fstat(fd); return True\n"
+                 "    except OSError: return False\n"
+                 "st=dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+                 "print([fd for fd in range(256) if ok(fd)], st['SigBlk'].strip())\n")
+        pid = spawn([*PY, probe], stdout=write_end)
+        os.close(write_end)
+        out = read_all(read_end).decode()
+        os.waitpid(pid, 0)
+    finally:
+        os.close(extra)
+    fds, blocked = out.rsplit(" ", 1)
+    assert fds == "[0, 1, 2]" and int(blocked, 16) == 0
+
+
+def test_dup2_sources_in_the_std_range_are_not_clobbered():
+    # stdout=0 and stdin=1 swap: the naive order of dup2 calls would lose one.
+    read_end, write_end = make_pipe()
+    in_read, in_write = make_pipe()
+    os.write(in_write, b"swapped\n")
+    os.close(in_write)
+    saved = [os.dup(0), os.dup(1)]
+    try:
+        os.dup2(in_read, 1)
+        os.dup2(write_end, 0)
+        pid = spawn(["cat"], stdin=1, stdout=0)
+    finally:
+        os.dup2(saved[0], 0)
+        os.dup2(saved[1], 1)
+        for fd in (*saved, in_read, write_end):
+            os.close(fd)
+    assert read_all(read_end) == b"swapped\n"
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+# -- pipelines -------------------------------------------------------------------
+
+def test_yes_head_ends_at_once_with_sigpipe_status():
+    result = run_pipeline("yes", "head -1", stdout=os.open(os.devnull, os.O_WRONLY))
+    assert result.statuses == [141, 0] and result.status == 0
+    assert result.stages[0].signal_name == "SIGPIPE"
+    assert run_pipeline("yes", "head -c1", pipefail=True, stdout=os.open(os.devnull, os.O_WRONLY)).status == 141
+
+
+def test_pipefail_takes_the_rightmost_failure():
+    result = run_pipeline("sh -c 'exit 3'", "sh -c 'cat; exit 4'", "true", pipefail=True)
+    assert result.statuses == [3, 4, 0] and result.status == 4
+    assert run_pipeline("sh -c 'exit 3'", "true").status == 0
+
+
+def test_data_flows_through_and_every_stage_is_reaped():
+    read_end, write_end = make_pipe()
+    result = run_pipeline(["printf", "b\\na\\nc\\n"], "sort", "tr a-z A-Z", stdout=write_end)
+    os.close(write_end)
+    assert read_all(read_end) == b"A\nB\nC\n"
+    for stage in result.stages:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(stage.pid, os.WNOHANG)
+
+
+def test_a_missing_stage_does_not_stop_the_others():
+    result = run_pipeline("no-such-program-pyipc", "/", "echo still")
+    assert result.statuses == [127, 126, 0]
+    assert [e.reason for e in result.spawn_errors] == ["command not found", "Is a directory"]
+
+
+def test_timeout_signals_every_stage_then_kills():
+    result = run_pipeline("sleep 30", "sh -c 'trap \"\" TERM; exec sleep 30'", timeout=0.2, kill_after=0.2)
+    assert result.timed_out and result.killed
+    assert result.statuses == [143, 137]
+
+
+def test_exception_while_waiting_still_kills_and_reaps(monkeypatch):
+    pipeline = Pipeline(["sleep 30", "sleep 30"])
+
+    def boom(*args):
+        raise RuntimeError("boom")
+
+    pipeline.start()
+    pids = [stage.pid for stage in pipeline.stages]
+    monkeypatch.setattr(signal, "sigwaitinfo", boom)
+    with pytest.raises(RuntimeError):
+        pipeline.wait()
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    # The signal mask is back to what it was.
+    assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_cycle_connects_last_stdout_to_first_stdin(tmp_path):
+    out = tmp_path / "out"
+    result = run_pipeline(f"sh -c 'echo ping; read reply; echo \"$reply\" > {out}'", "sh -c 'read m; echo pong:$m'",
+                          cycle=True, timeout=20)
+    assert result.statuses == [0, 0] and out.read_text() == "pong:ping\n"
+
+
+def test_many_stages_pass_data_and_leave_no_fd_behind():
+    before = sorted(os.listdir("/proc/self/fd"))
+    read_end, write_end = make_pipe()
+    result = run_pipeline("seq 1000", *["cat"] * 98, "wc -l", stdout=write_end)
+    os.close(write_end)
+    assert read_all(read_end).strip() == b"1000" and result.statuses == [0] * 100
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_merge_stderr_sends_stage_stderr_into_the_pipe():
+    read_end, write_end = make_pipe()
+    run_pipeline("sh -c 'echo out; echo err >&2'", "sort", merge_stderr=True, stdout=write_end)
+    os.close(write_end)
+    assert read_all(read_end) == b"err\nout\n"
+
+
+def test_shell_stages_run_with_sh_c():
+    read_end, write_end = make_pipe()
+    run_pipeline("echo a b | tr a A", "cat", shell=True, stdout=write_end)
+    os.close(write_end)
+    assert read_all(read_end) == b"A b\n"
+
+
+def test_report_dict_shape():
+    data = run_pipeline("true", "false").as_dict()
+    assert data["status"] == 1
+    assert [set(s) for s in data["stages"]] == [{"argv", "pid", "status", "signal", "wall_s"}] * 2
+    assert data["stages"][1]["argv"] == ["false"] and data["stages"][1]["signal"] is None
+
+
+def test_make_pipe_never_hands_out_std_fds():
+    # With fd 0 closed, pipe() would return 0; a later dup2 onto 0 would clobber it.
+    saved = os.dup(0)
+    os.close(0)
+    try:
+        read_end, write_end = make_pipe()
+        assert read_end >= 3 and write_end >= 3
+        assert stat.S_ISFIFO(os.fstat(read_end).st_mode)
+        os.close(read_end)
+        os.close(write_end)
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
