@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""pipe-run against bash, side by side in one run.
+
+- data path: pipe-run "cat F" "wc -c" vs bash -c 'cat F | wc -c' on a 512 MiB file
+  (goal: within 2% of bash: the data never passes through pipe-run);
+- start-up: pipe-run true true vs bash -c 'true | true' and python -c pass.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA, interleaved, main_for, row, script  # noqa: E402
+
+
+def _data_file(size: int) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"pipe-run-{size}.bin"
+    if not path.exists() or path.stat().st_size != size:
+        block = os.urandom(1 << 20)
+        with open(path, "wb") as out:
+            for _ in range(size >> 20):
+                out.write(block)
+    return path
+
+
+def run(quick: bool = False) -> list[dict]:
+    pipe_run = script("pipe-run")
+    size = (64 if quick else 512) << 20
+    data = _data_file(size)
+    runs = 3 if quick else 7
+    throughput = interleaved({
+        "pipe-run": [pipe_run, f"cat {data}", "wc -c"],
+        "bash": ["bash", "-c", f"cat {data} | wc -c"],
+    }, runs=runs)
+    startup = interleaved({
+        "pipe-run": [pipe_run, "true", "true"],
+        "bash": ["bash", "-c", "true | true"],
+        "python": [sys.executable, "-c", "pass"],
+    }, runs=runs * 3)
+    mib = size >> 20
+    # The data path alone: each tool's start-up (true|true, same run) subtracted.
+    ours = throughput["pipe-run"] - startup["pipe-run"]
+    theirs = throughput["bash"] - startup["bash"]
+    return [
+        row(f"pipe-run data path, {mib} MiB cat|wc -c", ours, theirs,
+            reference_tool="bash pipeline", goal="<= 1.02",
+            note=f"start-up subtracted; whole runs {throughput['pipe-run'] * 1000:.0f} vs {throughput['bash'] * 1000:.0f} ms"),
+        row("pipe-run start-up, true|true", startup["pipe-run"], startup["bash"], reference_tool="bash -c 'true | true'",
+            goal="tracked", note="Python start-up dominates"),
+        row("pipe-run start-up vs python -c pass", startup["pipe-run"], startup["python"],
+            reference_tool="python -c pass", goal="tracked"),
+    ]
+
+
+if __name__ == "__main__":
+    main_for(run)
