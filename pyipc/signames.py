@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import signal
 
-from .errors import UsageError
+from .errors import EXIT_SIGNAL_BASE, UsageError
 from .status import signal_name
 
-__all__ = ["parse_signal", "signal_name", "list_signals", "NSIG"]
+__all__ = ["parse_signal", "signal_name", "list_signals", "lookup", "catchable", "NSIG"]
 
 NSIG = signal.NSIG  # one more than the highest signal number (65 on Linux)
 
@@ -68,3 +68,23 @@ def _exists(number: int) -> bool:
         return True
     except ValueError:
         return signal.SIGRTMIN <= number <= signal.SIGRTMAX
+
+
+def lookup(spec: str) -> str:
+    """What ``kill -l SPEC`` prints: the name of a number (without SIG), the
+    number of a name, and for a shell status 128+N the name of signal N
+    ('143' -> 'TERM', as bash does). Raises UsageError for anything else."""
+    text = spec.strip()
+    if text.isdigit():
+        number = int(text)
+        if number > EXIT_SIGNAL_BASE and _exists(number - EXIT_SIGNAL_BASE):
+            number -= EXIT_SIGNAL_BASE
+        if 1 <= number < NSIG and _exists(number):
+            return signal_name(number)[3:]
+        raise UsageError(f"'{spec}' is neither a signal number (1-{NSIG - 1}) nor a shell status 128+N")
+    return str(parse_signal(text))
+
+
+def catchable(signum: int) -> bool:
+    """Whether a signal can be blocked and waited for (not KILL or STOP)."""
+    return signum not in (signal.SIGKILL, signal.SIGSTOP)

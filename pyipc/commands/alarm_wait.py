@@ -1,0 +1,167 @@
+"""alarm-wait: the alarm()/pause() pattern as a command; with a COMMAND, coreutils timeout."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import List, Optional
+
+import typer
+
+from .. import __version__
+from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+
+PROG = "alarm-wait"
+USAGE = "[OPTIONS] DURATION [-- COMMAND [ARG...]]"
+
+MANUAL = {
+    "summary": "wait for an alarm, a signal or a tick; or run a command under a deadline, like timeout",
+    "description": """
+DURATION is a non-negative number of seconds, fractional or not, with an
+optional unit: s (seconds), m (minutes), h (hours) or d (days).
+
+Without COMMAND, alarm-wait arms a real-time timer (setitimer ITIMER_REAL) and
+waits for its SIGALRM, then exits 0; alarm-wait 0 exits at once. With --until
+SIGNAL it ends early, with status 0, when it receives SIGNAL (for example
+USR1, sent by sigsend), and exits 124 if the alarm fires first; with --until,
+DURATION 0 means no deadline. With --every INTERVAL the timer is re-armed at
+every INTERVAL and each expiry prints a line tick N, numbered from 1, until
+--count N ticks or until DURATION, which is optional with --every.
+
+With COMMAND, alarm-wait behaves as coreutils timeout does. COMMAND runs in
+its own process group (unless --foreground); at the deadline the whole group
+gets --signal (TERM by default, followed by CONT), and KILL --kill-after
+later if COMMAND is still running. SIGTERM, SIGINT and SIGHUP sent to
+alarm-wait are passed on to the command's group, so Ctrl-C at a terminal
+stops it as well. DURATION 0 means no deadline. Options of alarm-wait come
+before DURATION; everything after DURATION (and after an optional --) is the
+command and its own options.
+
+Every wait is done with the signals blocked and sigwaitinfo/sigtimedwait: a
+signal that comes before the wait stays pending instead of being lost (the
+alarm()/pause() race), and nothing runs in an asynchronous handler.
+""",
+    "exit_status": [
+        ("0", "The alarm fired; or --until's signal arrived; or --count ticks were printed; or COMMAND succeeded."),
+        ("124", "With --until: the alarm fired before the signal. With COMMAND: the deadline was reached (unless --preserve-status)."),
+        ("125", "alarm-wait itself failed, usage errors included: an invalid or negative duration, an unknown signal, an unknown option."),
+        ("126", "COMMAND was found but could not be executed."),
+        ("127", "COMMAND was not found."),
+        ("137", "COMMAND was killed by KILL, with -s KILL or after --kill-after."),
+        ("other", "COMMAND's status. If COMMAND died of a signal (not sent at the deadline), alarm-wait dies of the same signal; after a timeout with --preserve-status, 128+N."),
+    ],
+    "examples": [
+        ("alarm-wait 1.5", "Sleep one and a half seconds, by an armed alarm."),
+        ("alarm-wait --until USR1 30 && echo ready", "Wait up to 30 seconds for someone to run sigsend USR1 on this process; exit 124 otherwise."),
+        ("alarm-wait --every 1 --count 3", "Print tick 1, tick 2, tick 3 one second apart."),
+        ("alarm-wait 10 -- make test", "Run make test, terminate its whole process group after 10 seconds, exit 124 then."),
+        ("alarm-wait -k 5 -s INT 1m -- ./server --port 8080", "Interrupt the server after a minute, and KILL it 5 seconds later if it is still running."),
+    ],
+    "see_also": ["timeout(1)", "sleep(1)", "setitimer(2)", "sigtimedwait(2)", "alarm(2)", "sigsend(1)"],
+    "complete_args": ["duration", "command", "file"],
+}
+
+app = make_app("Wait for an alarm after DURATION, or run COMMAND under a DURATION deadline.", allow_interspersed_args=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} (pyipc) {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def alarm_wait(
+    duration: Optional[str] = typer.Argument(None, metavar="DURATION", help="Seconds, fractional, with an optional unit s, m, h or d; 0: at once, or no deadline.", show_default=False),
+    command: Optional[List[str]] = typer.Argument(None, metavar="COMMAND", help="The command to run under the deadline, with its arguments.", show_default=False),
+    until: Optional[str] = typer.Option(None, "--until", metavar="SIGNAL", help="Without COMMAND: end early with status 0 when this signal arrives; exit 124 if the alarm fires first."),
+    every: Optional[str] = typer.Option(None, "--every", metavar="INTERVAL", help="Without COMMAND: print 'tick N' at every INTERVAL, until --count or DURATION."),
+    count: Optional[int] = typer.Option(None, "--count", metavar="N", min=0, help="With --every: stop after N ticks."),
+    timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="With COMMAND: the signal sent at the deadline."),
+    kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="With COMMAND: also send KILL this long after the deadline signal."),
+    preserve_status: bool = typer.Option(False, "--preserve-status", help="With COMMAND: exit with the command's status even after a timeout."),
+    foreground: bool = typer.Option(False, "--foreground", help="With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled)."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Say on stderr which signal is sent at a timeout."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Wait for an alarm, or run COMMAND with a deadline: alarm-wait 10 -- make test."""
+    from ..durations import parse_duration
+    from ..signames import catchable, parse_signal
+
+    argv = list(command or [])
+    if argv[:1] == ["--"]:
+        argv = argv[1:]  # 'alarm-wait 5 -- cmd': options stopped at DURATION, so -- came through
+    if duration is None and every is None:
+        raise UsageError("missing DURATION")
+    seconds = parse_duration(duration) if duration is not None else 0.0
+
+    if argv:
+        if until is not None or every is not None or count is not None:
+            raise UsageError("--until, --every and --count wait without a COMMAND")
+        return _run_command(argv, seconds, parse_or_usage(parse_signal, timeout_signal, "--signal"),
+                            parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None,
+                            preserve_status, foreground, verbose)
+    if command:
+        raise UsageError("missing COMMAND after --")
+    if kill_after is not None or preserve_status or foreground:
+        raise UsageError("--kill-after, --preserve-status and --foreground need a COMMAND")
+    until_signum = parse_or_usage(parse_signal, until, "--until") if until is not None else None
+    if until_signum is not None and (not catchable(until_signum) or until_signum == signal.SIGALRM):
+        raise UsageError(f"--until: {until} cannot be waited for")
+    if count is not None and every is None:
+        raise UsageError("--count needs --every")
+
+    from ..deadlines import ALARM, COUNT, UNTIL, tick, wait_alarm
+
+    if every is not None:
+        interval = parse_or_usage(parse_duration, every, "--every")
+        if interval <= 0:
+            raise UsageError("--every: the interval must be more than 0")
+        why = tick(interval, _print_tick, seconds=seconds, count=count, until=until_signum)
+    else:
+        why = wait_alarm(seconds, until=until_signum)
+    if until_signum is not None and why == ALARM:
+        return EXIT_TIMEOUT
+    assert why in (ALARM, UNTIL, COUNT)
+    return EXIT_OK
+
+
+def _print_tick(number: int) -> None:
+    try:
+        sys.stdout.write(f"tick {number}\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        die_of_signal(signal.SIGPIPE)  # like yes | head: the reader is gone
+
+
+def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground, verbose) -> int:
+    from ..deadlines import Deadline
+    from ..errors import SpawnError
+    from ..status import signal_name
+
+    def on_send(sig: int, why: str) -> None:
+        if verbose and why != "cleaning up":
+            warn(PROG, f"sending signal {signal_name(sig)[3:]} to command '{argv[0]}'")
+
+    try:
+        result = Deadline(argv, seconds, signum=signum, kill_after=kill_after, foreground=foreground,
+                          on_send=on_send).run()
+    except SpawnError as exc:
+        raise Die(f"failed to run command '{argv[0]}': {exc.reason}", exc.exit_status) from None
+    dead_of = result.exit.signal
+    if dead_of is not None and not result.timed_out:
+        import resource
+
+        if result.exit.core_dumped:
+            warn(PROG, "the monitored command dumped core")
+        try:  # dying of SIGSEGV/SIGABRT ourselves must not leave a second core file
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        except (ValueError, OSError):
+            pass
+        die_of_signal(dead_of)
+    return result.status(preserve_status)
+
+
+def main() -> None:
+    run(app, PROG, usage=USAGE, usage_code=EXIT_CANCELED, failure_code=EXIT_CANCELED)

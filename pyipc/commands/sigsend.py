@@ -1,0 +1,188 @@
+"""sigsend: send a signal to pids and process groups, unambiguously; optionally wait for them to go."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import List, Optional
+
+import typer
+
+from .. import __version__
+from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
+from ._cli import Die, make_app, parse_or_usage, run, warn
+
+PROG = "sigsend"
+USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
+
+MANUAL = {
+    "summary": "send a signal to processes or process groups, and optionally wait for them to exit",
+    "description": """
+sigsend sends SIGNAL to every TARGET with kill(2). SIGNAL is a name with or
+without SIG, in any case (TERM, SIGTERM, sigterm), a number (15), a real-time
+signal (RTMIN, RTMIN+3, RTMAX-1), or 0, which sends nothing and only checks
+that each target exists and may be signalled.
+
+A TARGET is an integer and nothing else: a pid; 0 for sigsend's own process
+group; -PGID for process group PGID, written after -- so that it is not taken
+for an option; -1 for every process you may signal, which is refused unless
+--all is given. Unlike procps kill, nothing is ever reinterpreted: a TARGET
+that is not an integer, or a signal number the system does not have (65, 100,
+RTMAX+1), is a usage error and nothing is sent. --pidfile FILE adds the pid
+written on the first line of FILE.
+
+With --wait DURATION, sigsend then waits until every target has exited. Each
+pid target is held by a pidfd opened before the signal is sent, so a pid that
+is reused by a new process after the target died is never mistaken for the
+target. A process group is gone when it has no member left but zombies.
+--escalate SIGNAL sends SIGNAL to the targets still there when DURATION runs
+out, then waits up to DURATION again.
+
+-l lists every signal as NUMBER NAME, real-time signals included. -l N names
+signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
+-l NAME prints the number of a signal.
+""",
+    "exit_status": [
+        ("0", "Every target was signalled (and, with --wait, is gone)."),
+        ("1", "No target could be signalled, or a --pidfile cannot be read or holds no pid (then nothing is sent)."),
+        ("2", "Usage error: unknown signal (the valid names are listed), a signal number out of range, a TARGET that is not an integer, -1 without --all, an unknown option."),
+        ("64", "Some targets were signalled and others could not be."),
+        ("124", "With --wait: some targets were still running at the end."),
+    ],
+    "examples": [
+        ("sigsend TERM 4321", "Ask process 4321 to terminate."),
+        ("sigsend -- TERM -4321", "Signal every process of process group 4321 (after --, -4321 is a group, never an option)."),
+        ("sigsend --wait 5 --escalate KILL TERM 4321", "Terminate 4321, wait up to 5 seconds for it to exit, then KILL it if it is still there and wait again."),
+        ("sigsend 0 --pidfile /run/nginx.pid", "Exit 0 if the process named in the pidfile exists and may be signalled."),
+        ("sigsend --queue 42 RTMIN+1 4321", "Send SIGRTMIN+1 with the value 42 (sigqueue(3)); the receiver finds it in si_value."),
+        ("sigsend -l 137", "Prints KILL: the signal behind a shell status of 137."),
+    ],
+    "see_also": ["kill(1)", "kill(2)", "sigqueue(3)", "pidfd_open(2)", "signal(7)", "alarm-wait(1)"],
+    "complete_args": ["signal", "pid"],
+}
+
+app = make_app("Send SIGNAL to every TARGET (a pid, 0, or -PGID after --).")
+
+# Options followed by a value, so a value like --queue -5 is not taken for a stray option.
+_VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate"}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} (pyipc) {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def sigsend(
+    signal_spec: Optional[str] = typer.Argument(None, metavar="SIGNAL", help="Name (TERM, SIGTERM, sigterm), number, RTMIN+N, RTMAX-N, or 0 to only check.", show_default=False),
+    target_specs: Optional[List[str]] = typer.Argument(None, metavar="TARGET...", help="A pid; 0 for our own process group; -PGID after -- for a process group; -1 (with --all) for every process.", show_default=False),
+    list_signals: bool = typer.Option(False, "-l", "--list", help="List every signal as NUMBER NAME; with an argument N, name signal N (or shell status 128+N)."),
+    pidfiles: Optional[List[str]] = typer.Option(None, "--pidfile", metavar="FILE", help="Also signal the pid written in FILE (repeatable)."),
+    everyone: bool = typer.Option(False, "--all", help="Allow the target -1, every process you may signal."),
+    queue: Optional[str] = typer.Option(None, "--queue", metavar="VALUE", help="Send with sigqueue(3) and this integer value; pid targets only."),
+    wait: Optional[str] = typer.Option(None, "--wait", metavar="DURATION", help="After sending, wait up to DURATION until every target has exited."),
+    escalate: Optional[str] = typer.Option(None, "--escalate", metavar="SIGNAL", help="With --wait: send SIGNAL to the targets left at the end of DURATION, then wait DURATION again."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Send SIGNAL to every TARGET: sigsend TERM 4321, sigsend -- INT -77."""
+    from ..signames import list_signals as all_signals, lookup, parse_signal, signal_name
+
+    if list_signals:
+        if target_specs or pidfiles:
+            raise UsageError("-l takes at most one argument and no targets")
+        lines = [lookup(signal_spec)] if signal_spec is not None else [f"{n} {name}" for n, name in all_signals()]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return EXIT_OK
+
+    from ..durations import parse_duration
+    from ..sending import EVERYONE, Sender, errno_text, parse_target, read_pidfile
+
+    if signal_spec is None:
+        raise UsageError("missing SIGNAL and TARGET")
+    signum = parse_signal(signal_spec, allow_zero=True)
+    targets = [parse_target(text) for text in target_specs or []]
+    if not targets and not pidfiles:
+        raise UsageError("missing TARGET")
+    if any(t.pid == EVERYONE for t in targets) and not everyone:
+        raise UsageError("refusing to signal -1 (every process you may signal) without --all")
+    value = _queue_value(queue) if queue is not None else None
+    if value is not None and any(t.pid <= 0 for t in targets):
+        raise UsageError("--queue sends to single processes only, not to 0, -PGID or -1")
+    seconds = parse_or_usage(parse_duration, wait, "--wait") if wait is not None else None
+    if escalate is not None and seconds is None:
+        raise UsageError("--escalate needs --wait")
+    escalation = parse_or_usage(parse_signal, escalate, "--escalate") if escalate is not None else None
+    if seconds is not None and any(t.pid == EVERYONE for t in targets):
+        raise UsageError("--wait cannot wait for -1, every process")
+
+    for path in pidfiles or []:  # all read before anything is sent
+        try:
+            targets.append(read_pidfile(path))
+        except OSError as exc:
+            raise Die(f"cannot read pidfile '{path}': {exc.strerror}", EXIT_FAILURE) from None
+        except ValueError as exc:
+            raise Die(f"pidfile {exc}", EXIT_FAILURE) from None
+
+    sender = Sender(targets, signum, queue_value=value, waiting=seconds is not None)
+    try:
+        sender.prepare()
+        sender.send()
+        for target in sender.failed:
+            action = f"send {signal_name(signum)[3:]} to" if signum else "signal"
+            warn(PROG, f"cannot {action} {target.describe()}: {errno_text(target.error)}")
+        survivors = []
+        if seconds is not None and sender.sent:
+            survivors = sender.wait(seconds)
+            if survivors and escalation is not None:
+                sender.send(escalation, only_survivors=True)
+                survivors = sender.wait(seconds)
+            for target in survivors:
+                warn(PROG, f"{target.describe()} still running after {wait}" + (f" and {escalate}" if escalation is not None else ""))
+    finally:
+        sender.close()
+    if not sender.sent:
+        return EXIT_FAILURE
+    if survivors:
+        return EXIT_TIMEOUT
+    return EXIT_SOME_FAILED if sender.failed else EXIT_OK
+
+
+def _queue_value(text: str) -> int:
+    if not re.fullmatch(r"[-+]?[0-9]+", text.strip()) or not -(2**31) <= int(text) < 2**31:
+        raise UsageError(f"--queue: invalid value '{text}' (an integer from {-(2**31)} to {2**31 - 1})")
+    return int(text)
+
+
+def _stray_dash_word(args: list[str]) -> Optional[str]:
+    """A -9, -TERM or -4321 before --: procps kill would have guessed what it
+    means (kill -100 signals everyone); we refuse and say why."""
+    from ..signames import parse_signal
+
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--":
+            return None
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif re.fullmatch(r"-[0-9]+", arg):
+            return arg
+        elif re.fullmatch(r"-[A-Za-z][A-Za-z0-9+-]+", arg):
+            try:
+                parse_signal(arg[1:])
+            except UsageError:
+                continue
+            return arg
+    return None
+
+
+def main() -> None:
+    stray = _stray_dash_word(sys.argv[1:])
+    if stray is not None:
+        warn(PROG, f"no such option: {stray} (a signal is written without a dash: sigsend {stray[1:]} PID; "
+                   f"a process group goes after --: sigsend SIGNAL -- {stray})")
+        sys.stderr.write(f"Try '{PROG} --help' for more information.\n")
+        sys.exit(EXIT_USAGE)
+    run(app, PROG, usage=USAGE)

@@ -1,0 +1,237 @@
+"""Sending signals to targets, unambiguously, and waiting for them to be gone.
+
+A target is one of: a pid (> 0), our own process group (0), a process group
+(-PGID), or every process we may signal (-1). The spelling is strict: an
+integer and nothing else, so that nothing is ever reinterpreted (procps kill
+takes ``-100`` as "signal 100 to everyone"). Waiting uses a pidfd opened
+before the signal is sent, so that a pid reused after the target died is never
+mistaken for the target.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import select
+import signal
+import time
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+
+__all__ = ["Target", "parse_target", "read_pidfile", "sigqueue", "Sender", "EVERYONE"]
+
+EVERYONE = -1
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+# How often a process group is looked at again while waiting: groups have no pidfd.
+_GROUP_POLL_S = 0.01
+
+
+@dataclass
+class Target:
+    """One thing to signal. ``pid`` is as kill(2) takes it."""
+
+    pid: int
+    source: str = ""  # where the pid came from: '' (command line) or a pidfile path
+    pidfd: int | None = None
+    error: OSError | None = None
+    gone: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.pid > 0:
+            return "process"
+        if self.pid == 0:
+            return "own process group"
+        if self.pid == EVERYONE:
+            return "every process"
+        return "process group"
+
+    def describe(self) -> str:
+        """'4321', 'process group 77', 'own process group', '4321 (from run.pid)'."""
+        if self.pid > 0:
+            text = str(self.pid)
+        elif self.pid < EVERYONE:
+            text = f"process group {-self.pid}"
+        else:
+            text = self.kind
+        return f"{text} (from {self.source})" if self.source else text
+
+
+def parse_target(text: str) -> Target:
+    """'4321' -> pid, '0' -> own group, '-77' -> group 77, '-1' -> everyone.
+    Anything that is not an integer raises UsageError."""
+    if not _INTEGER.fullmatch(text):
+        raise UsageError(f"invalid target '{text}': not a pid (a target is an integer: PID, 0, -PGID or -1)")
+    pid = int(text)
+    if not _INT_MIN <= pid <= _INT_MAX:
+        raise UsageError(f"invalid target '{text}': out of range")
+    return Target(pid)
+
+
+def read_pidfile(path: str) -> Target:
+    """The pid written in path (its first line). Raises OSError (with the
+    filename) when it cannot be read, ValueError naming it when it holds no pid."""
+    with open(path, "rb") as handle:
+        data = handle.read(4096)
+    lines = data.split(b"\n", 1)
+    first = lines[0].strip() if lines else b""
+    if not re.fullmatch(rb"[0-9]+", first) or not 0 < int(first) <= _INT_MAX:
+        shown = first[:40].decode("utf-8", "replace")
+        raise ValueError(f"'{path}' holds no pid" + (f" (found '{shown}')" if shown else " (empty)"))
+    return Target(int(first), source=path)
+
+
+def sigqueue(pid: int, signum: int, value: int) -> None:
+    """sigqueue(3): send signum with an integer value (si_value.sival_int).
+    Raises OSError with the errno, like os.kill."""
+    if pid <= 0:
+        raise ValueError("sigqueue sends to one process only (pid > 0)")
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise ValueError(f"sigqueue value {value} does not fit in a C int")
+    import ctypes  # only --queue pays for it
+
+    class sigval(ctypes.Union):
+        _fields_ = [("sival_int", ctypes.c_int), ("sival_ptr", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, sigval]
+    libc.sigqueue.restype = ctypes.c_int
+    if libc.sigqueue(pid, signum, sigval(sival_int=value)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@dataclass
+class Sender:
+    """Signal every target, then optionally wait until they are all gone.
+
+    ``prepare()`` opens a pidfd for each pid target first when waiting (the
+    pidfd pins the process: signals and the wait go to it even if its pid is
+    reused); ``send()`` records per-target errors instead of raising, so the
+    caller can report them all."""
+
+    targets: list[Target]
+    signum: int
+    queue_value: int | None = None
+    waiting: bool = False
+    _own_pid: int = field(default_factory=os.getpid)
+
+    def prepare(self) -> None:
+        if not self.waiting:
+            return
+        for target in self.targets:
+            if target.pid > 0:
+                try:
+                    target.pidfd = os.pidfd_open(target.pid)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        target.error = exc  # ESRCH: no such process, reported like kill's
+                    # EINVAL: a thread id, not a process: kill(2) still takes it; /proc is watched
+
+    def send(self, signum: int | None = None, only_survivors: bool = False) -> None:
+        signum = self.signum if signum is None else signum
+        for target in self.targets:
+            if target.error is not None or (only_survivors and target.gone):
+                continue
+            try:
+                if self.queue_value is not None and signum != 0:
+                    sigqueue(target.pid, signum, self.queue_value)
+                elif target.pidfd is not None:
+                    signal.pidfd_send_signal(target.pidfd, signum)
+                else:
+                    os.kill(target.pid, signum)
+            except ProcessLookupError as exc:
+                if only_survivors:
+                    target.gone = True  # it died between the deadline and the escalation
+                else:
+                    target.error = exc
+            except OSError as exc:
+                target.error = exc
+
+    @property
+    def sent(self) -> list[Target]:
+        return [t for t in self.targets if t.error is None]
+
+    @property
+    def failed(self) -> list[Target]:
+        return [t for t in self.targets if t.error is not None]
+
+    @property
+    def survivors(self) -> list[Target]:
+        return [t for t in self.sent if not t.gone]
+
+    def wait(self, seconds: float) -> list[Target]:
+        """Wait up to seconds until every signalled target is gone; return the
+        survivors. A pid target is gone once it has exited (a zombie counts as
+        gone); a group once it has no member but zombies (and us)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self._look()
+            survivors = self.survivors
+            left = deadline - time.monotonic()
+            if not survivors or left <= 0:
+                return survivors
+            fds = [t.pidfd for t in survivors if t.pidfd is not None]
+            if any(t.pidfd is None for t in survivors):
+                left = min(left, _GROUP_POLL_S)
+            if fds:
+                poller = select.poll()
+                for fd in fds:
+                    poller.register(fd, select.POLLIN)
+                poller.poll(max(1, int(left * 1000 + 0.999)))
+            else:
+                time.sleep(left)
+
+    def _look(self) -> None:
+        for target in self.survivors:
+            if target.pidfd is not None:
+                ready, _, _ = select.select([target.pidfd], [], [], 0)
+                target.gone = bool(ready)
+            elif target.pid > 0:  # not opened (waiting was not asked for)
+                target.gone = not _pid_alive(target.pid)
+            else:
+                target.gone = not _group_members(self._own_group_id(target.pid), self._own_pid)
+
+    def _own_group_id(self, pid: int) -> int:
+        return os.getpgrp() if pid == 0 else -pid
+
+    def close(self) -> None:
+        for target in self.targets:
+            if target.pidfd is not None:
+                os.close(target.pidfd)
+                target.pidfd = None
+
+
+def _pid_alive(pid: int) -> bool:
+    state = _proc_state(pid)
+    return state is not None and state[0] not in "ZX"
+
+
+def _proc_state(pid: int):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[2])
+
+
+def _group_members(pgid: int, exclude: int) -> list[int]:
+    """Live (not zombie) processes of group pgid, from /proc."""
+    members = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == exclude:
+            continue
+        state = _proc_state(int(name))
+        if state is not None and state[1] == pgid and state[0] not in "ZX":
+            members.append(int(name))
+    return members
+
+
+def errno_text(exc: OSError) -> str:
+    """'No such process', 'Operation not permitted', as kill(1) says it."""
+    return exc.strerror or os.strerror(exc.errno or errno.EINVAL)
