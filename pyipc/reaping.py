@@ -249,7 +249,7 @@ class Reaper:
                 self.reap()
                 if self._done():
                     break
-                if kill_at is None:
+                if kill_at is None or self.result.killed:
                     info = signal.sigwaitinfo(self.waited)
                 else:
                     info = signal.sigtimedwait(self.waited, max(0.0, kill_at - time.monotonic()))
@@ -257,8 +257,7 @@ class Reaper:
                     self._on_signal(info)
                     if self.grace is not None and kill_at is None:
                         kill_at = time.monotonic() + self.grace
-                if kill_at is not None and time.monotonic() >= kill_at:
-                    kill_at = float("inf")  # once
+                if kill_at is not None and not self.result.killed and time.monotonic() >= kill_at:
                     self.result.killed = True
                     self.kill(signal.SIGKILL)
         finally:

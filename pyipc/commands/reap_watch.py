@@ -63,8 +63,8 @@ death).
         ("other", "The exit status of the first COMMAND, in command-line order, that did not exit 0."),
     ],
     "examples": [
-        ("reap-watch \"sh -c '/bin/true & exec sleep 3'\"",
-         "The child that exits while its parent sleeps: true ends at once, but its parent (sh, now sleep) never waits, so true is a zombie for 3 seconds; run reap-watch --zombies in another terminal to see it. When sleep ends, true is re-parented to reap-watch, which reports it as adopted."),
+        ("reap-watch \"sh -c '/bin/true & exec sleep 2'\"",
+         "The child that exits while its parent sleeps: true ends at once, but its parent (sh, now sleep) never waits, so true is a zombie for 2 seconds; run reap-watch --zombies in another terminal to see it. When sleep ends, true is re-parented to reap-watch, which reports it as adopted."),
         ("reap-watch \"sh -c 'exit 3'\" \"sh -c 'exit 7'\"",
          "Two children collected with their exit codes: reports exited 3 and exited 7, and exits 3, the first failing child's status."),
         ("reap-watch --zombies", "List the zombies of this machine with their parents; exit 1 if there are any."),
@@ -137,8 +137,7 @@ def _reap(argvs, report, *, wait_all, group, grace) -> int:
 
     try:
         with Reaper(argvs, on_death=report, group=group, wait_all=wait_all, grace=grace) as reaper:
-            for error in reaper.start():
-                warn(PROG, f"{error.filename}: {error.reason}")
+            reaper.start()  # a COMMAND that cannot start is reported (126/127); the others run
             result = reaper.wait()
     except OSError as exc:
         raise Die(f"cannot run: {exc.strerror}") from None
@@ -181,6 +180,11 @@ def _reporter(fd: int, json_lines: bool):
     import json
 
     def report(end) -> None:
+        error = getattr(end, "error", None)
+        if error is not None:
+            warn(PROG, f"{error.filename}: {error.reason}")
+            if not json_lines:
+                return
         text = json.dumps(end.as_dict()) if json_lines else _describe(end)
         data = (text + "\n").encode("utf-8", "surrogateescape")
         try:
@@ -198,7 +202,7 @@ def _describe(end) -> str:
         wall = f" after {end.wall_s:.3f}s" if end.wall_s is not None else ""
         return f"{PROG}: pid {end.pid} ({end.name}): {how}{extra}{wall}"
     who = f"pid {end.pid} ({end.name}{', adopted' if end.adopted else ''})"
-    how = f"not started: {end.error.reason} (status {end.status})" if end.error is not None else end.exit.describe()
+    how = end.exit.describe()
     parts = [f"after {end.wall_s:.3f}s" if end.wall_s is not None else "after ?"]
     if end.cpu_s is not None:
         parts.append(f"cpu {end.cpu_s:.3f}s")
