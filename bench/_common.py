@@ -88,5 +88,3 @@ def main_for(run) -> None:
     quick = "--quick" in sys.argv
     print(format_table(run(quick=quick)))
 
-
-os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from .cmdline import split_command
 from .errors import SpawnError
@@ -43,16 +42,17 @@ def to_argv(stage, *, shell: bool = False) -> list[str]:
     return argv
 
 
-@dataclass
 class StageResult:
-    """How one stage ended. ``error`` is set when it never reached its program."""
+    """How one stage ended. ``error`` is set when it never reached its program.
+    (Plain classes here, not dataclasses: start-up time, see ExitStatus.)"""
 
-    argv: list[str]
-    pid: int | None = None
-    exit: ExitStatus | None = None
-    error: SpawnError | None = None
-    started: float = 0.0
-    ended: float | None = None
+    def __init__(self, argv: list[str], pid: int | None = None, exit: ExitStatus | None = None,
+                 error: SpawnError | None = None, started: float = 0.0, ended: float | None = None):
+        self.argv, self.pid, self.exit, self.error = argv, pid, exit, error
+        self.started, self.ended = started, ended
+
+    def __repr__(self):
+        return f"StageResult(argv={self.argv!r}, pid={self.pid}, status={self.status})"
 
     @property
     def status(self) -> int:
@@ -79,14 +79,20 @@ class StageResult:
         }
 
 
-@dataclass
 class PipelineResult:
-    stages: list[StageResult]
-    pipefail: bool = False
-    timed_out: bool = False
-    killed: bool = False  # SIGKILL had to follow the deadline signal
-    received_signal: int | None = None  # INT/TERM/HUP that stopped us, already passed on
-    spawn_errors: list[SpawnError] = field(default_factory=list)
+    """Every stage's result. ``killed``: SIGKILL had to follow the deadline
+    signal; ``received_signal``: the INT/TERM/HUP that stopped us (already
+    passed on to the stages)."""
+
+    def __init__(self, stages: list[StageResult], pipefail: bool = False, timed_out: bool = False,
+                 killed: bool = False, received_signal: int | None = None,
+                 spawn_errors: list[SpawnError] | None = None):
+        self.stages, self.pipefail, self.timed_out, self.killed = stages, pipefail, timed_out, killed
+        self.received_signal = received_signal
+        self.spawn_errors = spawn_errors if spawn_errors is not None else []
+
+    def __repr__(self):
+        return f"PipelineResult(statuses={self.statuses}, status={self.status}, timed_out={self.timed_out})"
 
     @property
     def statuses(self) -> list[int]:

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass
-
 from .errors import EXIT_SIGNAL_BASE
 
 
-@dataclass(frozen=True)
 class ExitStatus:
-    """How a process ended. Exactly one of ``exit_code`` and ``signal`` is set."""
+    """How a process ended. Exactly one of ``exit_code`` and ``signal`` is set.
 
-    exit_code: int | None = None
-    signal: int | None = None
-    core_dumped: bool = False
+    A plain slotted class, not a dataclass: building a dataclass costs about a
+    millisecond at import, and every command imports this module."""
+
+    __slots__ = ("exit_code", "signal", "core_dumped")
+
+    def __init__(self, exit_code: int | None = None, signal: int | None = None, core_dumped: bool = False):
+        self.exit_code, self.signal, self.core_dumped = exit_code, signal, core_dumped
+
+    def __eq__(self, other):
+        if not isinstance(other, ExitStatus):
+            return NotImplemented
+        return (self.exit_code, self.signal, self.core_dumped) == (other.exit_code, other.signal, other.core_dumped)
+
+    def __hash__(self):
+        return hash((self.exit_code, self.signal, self.core_dumped))
+
+    def __repr__(self):
+        return f"ExitStatus(exit_code={self.exit_code!r}, signal={self.signal!r}, core_dumped={self.core_dumped!r})"
 
     @classmethod
     def from_wait_status(cls, wait_status: int) -> "ExitStatus":

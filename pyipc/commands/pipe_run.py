@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import json
 import os
 import stat
 from typing import List, Optional
@@ -181,6 +180,8 @@ def _open_output(path: str, *, append: bool, input_fd: Optional[int]) -> int:
 
 def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> None:
     if report_format is ReportFormat.json:
+        import json
+
         text = json.dumps(result.as_dict()) + "\n"
     else:
         lines = []
