@@ -63,6 +63,18 @@ being built.
         ('pipe-run --trace "echo hi" "tr a-z A-Z"', "Watch the pipe, forks, dup2s and execs happen."),
         ('pipe-run --cycle "python3 server.py" "python3 client.py"', "Two processes talking to each other: each one's stdout is the other's stdin."),
     ],
+    "notes": """
+SIGPIPE and SIGXFSZ are always set back to their default action in the stages:
+the Python interpreter ignores both before any of pipe-run's code runs, so
+pipe-run cannot tell whether they were already ignored when it was started.
+Every other signal that was ignored when pipe-run started (SIGHUP under nohup,
+SIGINT in a background job) stays ignored in the stages, as with a shell.
+
+The stages are pipe-run's direct children. A stage's own children (for example
+the commands of a --shell stage that forks) are not signalled at the deadline
+unless the stage passes the signal on; they may keep a pipe open after
+pipe-run has ended.
+""",
     "see_also": ["bash(1)", "sh(1)", "pipe(2)", "fork(2)", "dup2(2)", "execve(2)", "waitpid(2)", "timeout(1)"],
     "complete_args": ["command"],
 }
