@@ -132,7 +132,16 @@ class Sender:
                     # EINVAL: a thread id, not a process: kill(2) still takes it; /proc is watched
 
     def send(self, signum: int | None = None, only_survivors: bool = False) -> None:
+        """Signal every target (with only_survivors: those not gone yet).
+
+        When a target is our own process group, kill(2) signals us too: the
+        signal is then blocked in this process first, and left blocked, so
+        that we live to report (and to wait); a pending copy dies with us."""
         signum = self.signum if signum is None else signum
+        if signum not in (0, signal.SIGKILL, signal.SIGSTOP) and any(
+            t.pid == 0 or (t.pid < EVERYONE and -t.pid == os.getpgrp()) for t in self.targets
+        ):
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signum])
         for target in self.targets:
             if target.error is not None or (only_survivors and target.gone):
                 continue

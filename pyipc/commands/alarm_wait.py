@@ -163,5 +163,31 @@ def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground,
     return result.status(preserve_status)
 
 
+# Options followed by a value: their value is never DURATION.
+_VALUE_OPTIONS = {"-s", "--signal", "-k", "--kill-after", "--until", "--every", "--count"}
+
+
+def _negative_duration(args: list[str]) -> Optional[str]:
+    """'-1' where DURATION goes: click would call it an unknown option."""
+    import re
+
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif re.fullmatch(r"-[0-9.]+[smhd]?", arg):
+            return arg
+        elif arg == "--" or not arg.startswith("-"):
+            return None
+    return None
+
+
 def main() -> None:
+    negative = _negative_duration(sys.argv[1:])
+    if negative is not None:
+        warn(PROG, f"invalid duration '{negative}': a duration cannot be negative")
+        sys.stderr.write(f"Try '{PROG} --help' for more information.\n")
+        sys.exit(EXIT_CANCELED)
     run(app, PROG, usage=USAGE, usage_code=EXIT_CANCELED, failure_code=EXIT_CANCELED)

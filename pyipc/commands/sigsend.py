@@ -138,7 +138,8 @@ def sigsend(
                 sender.send(escalation, only_survivors=True)
                 survivors = sender.wait(seconds)
             for target in survivors:
-                warn(PROG, f"{target.describe()} still running after {wait}" + (f" and {escalate}" if escalation is not None else ""))
+                warn(PROG, f"{target.describe()} is still running after --wait {wait}"
+                           + (f" and --escalate {escalate}" if escalation is not None else ""))
     finally:
         sender.close()
     if not sender.sent:
