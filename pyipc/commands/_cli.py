@@ -77,6 +77,7 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
 
     usage: the synopsis after the program name, as in the man page (Typer would
     print a required argument as {STAGE...})."""
+    from typer import exceptions as typer_exc  # Exit and Abort live here, not in the vendored click
     from typer._click import exceptions as click_exc  # typer 0.28 vendors click
 
     command = typer.main.get_command(app)
@@ -98,9 +99,9 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
         except Die as exc:
             warn(prog, str(exc))
             code = exc.code
-        except click_exc.Exit as exc:
+        except typer_exc.Exit as exc:
             code = exc.exit_code
-        except (click_exc.Abort, KeyboardInterrupt):
+        except (typer_exc.Abort, KeyboardInterrupt):
             die_of_signal(signal.SIGINT)
         except OSError as exc:
             if os.environ.get("PYIPC_DEBUG"):
