@@ -53,7 +53,7 @@ def _boot_seconds() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProcInfo:
     """What /proc/PID/stat says about a process (zombies included)."""
 
@@ -72,11 +72,18 @@ class ProcInfo:
 
 def proc_info(pid: int) -> ProcInfo | None:
     """Parse /proc/PID/stat; None if the process is gone or unreadable."""
+    # os.open/os.read, not open(): this runs once per reaped process, and a
+    # buffered file object costs more than the read itself.
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # comm may itself contain ')' or spaces: it ends at the last ')'.
     open_at, close_at = data.find(b"("), data.rfind(b")")
     if open_at < 0 or close_at < 0:
@@ -130,7 +137,7 @@ def list_zombies() -> list[Zombie]:
     return sorted(zombies, key=lambda z: z.pid)
 
 
-@dataclass
+@dataclass(slots=True)
 class Death:
     """One reaped process: who it was and how it ended."""
 
@@ -189,15 +196,20 @@ class ReapResult:
 class Reaper:
     """Run commands as direct children of a subreaper and reap everything.
 
-    ``on_death(death)`` is called for each process as soon as it is reaped.
+    ``on_death(death)`` is called for each process as soon as it is reaped,
+    and ``on_drained()`` (if given) after each round of reaping, before the
+    next wait: a reporter can buffer its output and write it there, in one
+    call per round instead of one per process.
     Use as a context manager: an exception still kills and reaps the children.
     """
 
     def __init__(self, argvs: Sequence[Sequence[str]], *, on_death: Callable[[Death], None],
+                 on_drained: Callable[[], None] | None = None,
                  group: bool = False, wait_all: bool = False, grace: float | None = None,
                  subreaper: bool = True):
         self.children = [_Child(argv=[os.fsdecode(a) for a in argv]) for argv in argvs]
         self.on_death = on_death
+        self.on_drained = on_drained or (lambda: None)
         self.group, self.wait_all, self.grace, self.subreaper = group, wait_all, grace, subreaper
         self.waited = (signal.SIGCHLD, *FORWARDED)
         self.result = ReapResult(children=[None] * len(self.children))
@@ -245,8 +257,10 @@ class Reaper:
         groups with group=True; with wait_all also to adopted children)."""
         kill_at = None
         try:
+            self.on_drained()  # what start() reported
             while True:
-                self.reap()
+                if self.reap():
+                    self.on_drained()
                 if self._done():
                     break
                 if kill_at is None or self.result.killed:

@@ -123,7 +123,7 @@ def reap_watch(
         return _zombies(json_lines)
     out_fd = _open_output(output) if output is not None else 2
     try:
-        report = _reporter(out_fd, json_lines)
+        report = _Reporter(out_fd, json_lines)
         if pids:
             return _watch(pids, seconds, report)
         return _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s)
@@ -136,11 +136,14 @@ def _reap(argvs, report, *, wait_all, group, grace) -> int:
     from ..reaping import Reaper
 
     try:
-        with Reaper(argvs, on_death=report, group=group, wait_all=wait_all, grace=grace) as reaper:
+        with Reaper(argvs, on_death=report, on_drained=report.flush, group=group, wait_all=wait_all,
+                    grace=grace) as reaper:
             reaper.start()  # a COMMAND that cannot start is reported (126/127); the others run
             result = reaper.wait()
     except OSError as exc:
         raise Die(f"cannot run: {exc.strerror}") from None
+    finally:
+        report.flush()
     if result.received_signal:
         die_of_signal(result.received_signal)
     return result.status
@@ -150,7 +153,7 @@ def _watch(pids, seconds, report) -> int:
     from ..reaping import watch_pids
 
     try:
-        finished = watch_pids(pids, on_end=report, timeout=seconds or None)
+        finished = watch_pids(pids, on_end=lambda end: (report(end), report.flush()), timeout=seconds or None)
     except ProcessLookupError as exc:
         raise Die(f"--pid {exc.filename}: no such process") from None
     except OSError as exc:
@@ -176,23 +179,34 @@ def _zombies(json_lines: bool) -> int:
     return 1 if found else 0
 
 
-def _reporter(fd: int, json_lines: bool):
-    import json
+class _Reporter:
+    """One line per death, buffered until flush(): the reaper flushes after each
+    round of reaping, so a burst of a thousand deaths costs one write."""
 
-    def report(end) -> None:
+    def __init__(self, fd: int, json_lines: bool):
+        import json
+
+        self.fd, self.json_lines, self.dumps, self.lines = fd, json_lines, json.dumps, []
+
+    def __call__(self, end) -> None:
         error = getattr(end, "error", None)
         if error is not None:
+            self.flush()  # keep the order of what is already reported
             warn(PROG, f"{error.filename}: {error.reason}")
-            if not json_lines:
+            if not self.json_lines:
                 return
-        text = json.dumps(end.as_dict()) if json_lines else _describe(end)
-        data = (text + "\n").encode("utf-8", "surrogateescape")
+        self.lines.append(self.dumps(end.as_dict()) if self.json_lines else _describe(end))
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        data = ("\n".join(self.lines) + "\n").encode("utf-8", "surrogateescape")
+        self.lines = []
         try:
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(self.fd, data):]
         except OSError:
             pass  # a report that cannot be written must not stop the reaping
-    return report
 
 
 def _describe(end) -> str:
