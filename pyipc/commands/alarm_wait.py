@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import List, Optional
@@ -159,6 +160,12 @@ def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground,
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         except (ValueError, OSError):
             pass
+        if dead_of == signal.SIGKILL:  # no handler to reset: just the same death
+            try:
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass
+            os.kill(os.getpid(), signal.SIGKILL)
         die_of_signal(dead_of)
     return result.status(preserve_status)
 
