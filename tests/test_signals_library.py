@@ -1,0 +1,147 @@
+"""Library tests: signal names (pyipc.signames) and sending/waiting (pyipc.sending)."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, alive, run
+from pyipc.errors import UsageError
+from pyipc.sending import EVERYONE, Sender, Target, parse_target, read_pidfile, sigqueue
+from pyipc.signames import catchable, list_signals, lookup, parse_signal
+
+
+@pytest.mark.parametrize("spec, number", [
+    ("TERM", 15), ("SIGTERM", 15), ("sigterm", 15), (" term ", 15), ("15", 15), ("KILL", 9),
+    ("RTMIN", signal.SIGRTMIN), ("RTMIN+3", signal.SIGRTMIN + 3), ("rtmax-1", signal.SIGRTMAX - 1),
+    ("SIGRTMAX", signal.SIGRTMAX), ("IOT", signal.SIGABRT), ("CLD", signal.SIGCHLD), ("64", 64),
+])
+def test_parse_signal_spellings(spec, number):
+    assert parse_signal(spec) == number
+
+
+@pytest.mark.parametrize("spec", ["0", "65", "100", "-15", "+15", "RTMAX+1", "RTMIN-1", "FOO", "", "SIG", "1.5",
+                                  "RTMIN+31", "RTMIN+x"])
+def test_parse_signal_refuses(spec):
+    with pytest.raises(UsageError):
+        parse_signal(spec)
+
+
+def test_zero_only_when_allowed():
+    assert parse_signal("0", allow_zero=True) == 0
+
+
+def test_list_and_lookup():
+    table = dict(list_signals())
+    assert table[1] == "HUP" and table[signal.SIGRTMIN] == "RTMIN" and table[signal.SIGRTMAX] == "RTMAX"
+    assert 32 not in table and 33 not in table  # glibc's own, not in signal(7)'s list
+    assert lookup("143") == "TERM" and lookup("15") == "TERM" and lookup("sigkill") == "9"
+    assert lookup(str(128 + signal.SIGRTMIN + 1)) == "RTMIN+1"
+    for bad in ("0", "32", "500", "nope"):
+        with pytest.raises(UsageError):
+            lookup(bad)
+    assert not catchable(signal.SIGKILL) and not catchable(signal.SIGSTOP) and catchable(signal.SIGUSR1)
+
+
+@pytest.mark.parametrize("text, pid, kind", [("4321", 4321, "process"), ("0", 0, "own process group"),
+                                             ("-77", -77, "process group"), ("-1", EVERYONE, "every process")])
+def test_parse_target(text, pid, kind):
+    target = parse_target(text)
+    assert (target.pid, target.kind) == (pid, kind)
+
+
+@pytest.mark.parametrize("text", ["abc", "1.0", "0x10", " 1", "1 ", "+5", "--5", "", "99999999999"])
+def test_parse_target_refuses_everything_but_an_integer(text):
+    with pytest.raises(UsageError):
+        parse_target(text)
+
+
+def test_read_pidfile(tmp_path):
+    (tmp_path / "a").write_text("123\nignored\n")
+    assert read_pidfile(str(tmp_path / "a")).pid == 123
+    for content in ("", "\n", "abc", "-5", "0", "12 34"):
+        (tmp_path / "b").write_text(content)
+        with pytest.raises(ValueError, match="holds no pid"):
+            read_pidfile(str(tmp_path / "b"))
+    with pytest.raises(FileNotFoundError):
+        read_pidfile(str(tmp_path / "missing"))
+
+
+def sleeper(janitor, code="import time; print('READY', flush=True); time.sleep(60)", **kwargs):
+    proc = janitor.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, **kwargs)
+    assert proc.stdout.readline() == b"READY\n"
+    return proc
+
+
+def test_sender_waits_through_a_pidfd_and_a_zombie_counts_as_gone(janitor):
+    proc = sleeper(janitor)
+    sender = Sender([Target(proc.pid)], signal.SIGTERM, waiting=True)
+    try:
+        sender.prepare()
+        assert sender.targets[0].pidfd is not None
+        sender.send()
+        # We are its parent and have not reaped it: it is a zombie, and gone.
+        assert sender.wait(30) == []
+        assert proc.poll() == -signal.SIGTERM
+    finally:
+        sender.close()
+
+
+def test_sender_reports_survivors_and_escalates(janitor):
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('READY', flush=True); time.sleep(60)"
+    proc = sleeper(janitor, code)
+    sender = Sender([Target(proc.pid)], signal.SIGTERM, waiting=True)
+    try:
+        sender.prepare()
+        sender.send()
+        assert [t.pid for t in sender.wait(0.2)] == [proc.pid]
+        sender.send(signal.SIGKILL, only_survivors=True)
+        assert sender.wait(30) == []
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        sender.close()
+
+
+def test_sender_records_errors_per_target(janitor):
+    proc = sleeper(janitor)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    sender = Sender([Target(dead.pid), Target(proc.pid)], 0)
+    sender.send()
+    assert [t.pid for t in sender.failed] == [dead.pid] and isinstance(sender.failed[0].error, ProcessLookupError)
+    assert [t.pid for t in sender.sent] == [proc.pid]
+    assert alive(proc.pid)
+
+
+def test_sender_waits_for_a_process_group(janitor):
+    leader = sleeper(janitor, process_group=0)
+    member = sleeper(janitor, process_group=leader.pid)
+    sender = Sender([Target(-leader.pid)], signal.SIGTERM, waiting=True)
+    sender.prepare()
+    sender.send()
+    assert sender.wait(30) == []
+    assert leader.wait(timeout=10) == member.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_sigqueue_errors_and_checks():
+    with pytest.raises(OSError) as info:
+        sigqueue(2**22 + 12345, signal.SIGUSR1, 1)  # above pid_max: no such process
+    assert info.value.errno == errno.ESRCH
+    with pytest.raises(ValueError):
+        sigqueue(0, signal.SIGUSR1, 1)
+    with pytest.raises(ValueError):
+        sigqueue(os.getpid(), signal.SIGUSR1, 2**31)
+
+
+def test_sigqueue_delivers_its_value():
+    # In a fresh Python: one thread, so the blocked signal can only wait for sigtimedwait.
+    code = ("import os, signal; from pyipc.sending import sigqueue\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])\n"
+            "sigqueue(os.getpid(), signal.SIGUSR2, 99)\n"
+            "info = signal.sigtimedwait([signal.SIGUSR2], 10)\n"
+            "print(info.si_signo, info.si_code)\n")
+    result = run([sys.executable, "-c", code], cwd=ROOT)
+    assert result.stdout.decode().split() == [str(int(signal.SIGUSR2)), "-1"], result.stderr  # SI_QUEUE
