@@ -390,3 +390,41 @@ def test_output_that_cannot_be_opened_gives_1_and_starts_nothing(in_tmp):
     result = reap_watch("-o", "no/such/dir/out", "sh -c 'echo ran > marker'")
     assert_one_line_error(result, 1, "cannot open 'no/such/dir/out'")
     assert not (in_tmp / "marker").exists()
+
+
+@pytest.mark.timeout(30)
+def test_wait_all_passes_a_signal_on_to_adopted_processes_too(in_tmp, janitor):
+    job = "sh -c '(sleep 30 > /dev/null 2>&1 & echo $! > orphan.pid); echo READY'"
+    proc = janitor.popen([REAP_WATCH, "--wait-all", "--json", "-o", "deaths.jsonl", job], stdout=subprocess.PIPE)
+    assert proc.stdout.readline() == b"READY\n"
+    orphan = int(wait_for(lambda: (in_tmp / "orphan.pid").read_text().strip(), 10, "orphan.pid"))
+    janitor.track(orphan)
+    # Wait until the direct child is reaped: reap-watch is now waiting only for the orphan.
+    wait_for(lambda: kids_of(proc.pid) == [orphan], 15, "the orphan to be adopted")
+    proc.send_signal(signal.SIGTERM)
+    assert shell_status(proc.wait(timeout=20)) == 143
+    deaths = {d["pid"]: d for d in json_lines((in_tmp / "deaths.jsonl").read_text())}
+    assert deaths[orphan]["adopted"] and deaths[orphan]["signal"] == "SIGTERM"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("options", [[], ["--group"]])
+def test_ctrl_c_at_a_terminal_ends_the_child_and_reap_watch_dies_of_sigint(options, in_tmp, janitor):
+    # Without --group the tty driver's SIGINT reaches the child directly; with
+    # --group the child is not in the foreground group and only gets it
+    # because reap-watch passes it on.
+    import pexpect
+
+    job = "sh -c 'trap \"echo got-int; exit 3\" INT; echo READY; while :; do sleep 0.1; done'"
+    child = pexpect.spawn(REAP_WATCH, [*options, job], timeout=15)
+    janitor.track(child.pid)
+    try:
+        child.expect("READY")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        child.wait()
+        text = child.before.decode()
+        assert "got-int" in text and "(sh): exited 3" in text, text
+        assert child.signalstatus == signal.SIGINT and child.exitstatus is None
+    finally:
+        child.close(force=True)
