@@ -327,6 +327,7 @@ class Reaper:
             except InterruptedError:
                 continue
             if peek is None or peek.si_pid == 0:
+                self._no_children = False  # some are still running
                 return count
             self._no_children = False
             self._reap_one(peek.si_pid)
