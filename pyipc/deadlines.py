@@ -14,9 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from .spawn import spawn
 from .status import ExitStatus
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
@@ -110,12 +108,14 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
             _arm(0)
 
 
-@dataclass
 class DeadlineResult:
-    exit: ExitStatus
-    timed_out: bool = False        # the deadline signal was sent
-    killed: bool = False           # ... and KILL had to follow it
-    received_signal: int | None = None  # INT/TERM/HUP sent to us and passed on
+    """How the command ended: ``exit``; ``timed_out`` when the deadline signal
+    was sent, ``killed`` when KILL had to follow it; ``received_signal``: an
+    INT/TERM/HUP sent to us and passed on."""
+
+    def __init__(self, exit: ExitStatus, timed_out: bool = False, killed: bool = False,
+                 received_signal: int | None = None):
+        self.exit, self.timed_out, self.killed, self.received_signal = exit, timed_out, killed, received_signal
 
     def status(self, preserve_status: bool = False) -> int:
         """coreutils timeout's exit status: 124 after a timeout (unless
@@ -153,6 +153,8 @@ class Deadline:
             # With SIGCHLD ignored the kernel would reap for us and waitpid gives ECHILD.
             if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
                 old_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            from .spawn import spawn  # not needed by the alarm-only waits
+
             try:
                 self.pid = spawn(self.argv, process_group=None if self.foreground else 0)
                 return self._wait(waited)

@@ -16,7 +16,6 @@ import re
 import select
 import signal
 import time
-from dataclasses import dataclass, field
 
 from .errors import UsageError
 
@@ -29,15 +28,21 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _GROUP_POLL_S = 0.01
 
 
-@dataclass
 class Target:
-    """One thing to signal. ``pid`` is as kill(2) takes it."""
+    """One thing to signal. ``pid`` is as kill(2) takes it; ``source`` is where
+    it came from ('' for the command line, or a pidfile path)."""
 
-    pid: int
-    source: str = ""  # where the pid came from: '' (command line) or a pidfile path
-    pidfd: int | None = None
-    error: OSError | None = None
-    gone: bool = False
+    # A plain class, not a dataclass: generating one costs a few ms of start-up.
+    __slots__ = ("pid", "source", "pidfd", "error", "gone")
+
+    def __init__(self, pid: int, source: str = ""):
+        self.pid, self.source = pid, source
+        self.pidfd: int | None = None
+        self.error: OSError | None = None
+        self.gone = False
+
+    def __repr__(self) -> str:
+        return f"Target({self.pid!r}, source={self.source!r}, error={self.error!r}, gone={self.gone!r})"
 
     @property
     def kind(self) -> str:
@@ -104,7 +109,6 @@ def sigqueue(pid: int, signum: int, value: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-@dataclass
 class Sender:
     """Signal every target, then optionally wait until they are all gone.
 
@@ -113,11 +117,10 @@ class Sender:
     reused); ``send()`` records per-target errors instead of raising, so the
     caller can report them all."""
 
-    targets: list[Target]
-    signum: int
-    queue_value: int | None = None
-    waiting: bool = False
-    _own_pid: int = field(default_factory=os.getpid)
+    def __init__(self, targets: list[Target], signum: int, *, queue_value: int | None = None, waiting: bool = False):
+        self.targets, self.signum = targets, signum
+        self.queue_value, self.waiting = queue_value, waiting
+        self._own_pid = os.getpid()
 
     def prepare(self) -> None:
         if not self.waiting:
