@@ -56,8 +56,9 @@ def die_of_signal(signum: int) -> None:
     """End the way the signal would have ended us, so a calling shell sees it
     (a shell loop stops on a child killed by SIGINT, not on ``exit 130``)."""
     _flush_quietly()
-    signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    if signum not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be caught, blocked or reset
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
     os.kill(os.getpid(), signum)
     os._exit(EXIT_SIGNAL_BASE + signum)  # only if the signal could not kill us
 
@@ -81,6 +82,8 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     from typer._click import exceptions as click_exc  # typer 0.28 vendors click
 
     command = typer.main.get_command(app)
+    if sys.stdout is None:  # started with fd 1 closed: fail on output, as coreutils does
+        sys.stdout = _ClosedStdout()
     if usage:
         command.collect_usage_pieces = lambda ctx: [usage]
     code = failure_code
@@ -114,7 +117,8 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
             warn(prog, f"internal error: {type(exc).__name__}: {exc} (PYIPC_DEBUG=1 shows the traceback)")
             code = failure_code
         try:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None when we were started with fd 1 closed
+                sys.stdout.flush()
         except BrokenPipeError:
             # The reader went away: no "Exception ignored" noise at shutdown.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -123,6 +127,24 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     except KeyboardInterrupt:
         die_of_signal(signal.SIGINT)
     sys.exit(code)
+
+
+class _ClosedStdout:
+    """Stands in for sys.stdout when fd 1 was closed at start-up (Python sets it
+    to None, and print() would then silently drop the output)."""
+
+    def write(self, text):
+        import errno
+
+        raise OSError(errno.EBADF, "write error: Bad file descriptor")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        import errno
+
+        raise OSError(errno.EBADF, "Bad file descriptor")
 
 
 def _try_help(prog: str) -> None:

@@ -285,3 +285,8 @@ def test_ctrl_c_stops_a_calling_shell_loop():
         assert shell_status(-child.signalstatus if child.signalstatus else child.exitstatus) == 130
     finally:
         child.close(force=True)
+
+
+def test_closed_stdout_gives_a_write_error_not_a_traceback():
+    result = run(["bash", "-c", f"{PIPE_RUN} --version >&-"])
+    assert_one_line_error(result, 1, "write error", "Bad file descriptor")
