@@ -18,7 +18,6 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from .errors import SpawnError
 from .spawn import spawn
@@ -48,22 +47,43 @@ def set_child_subreaper(on: bool = True) -> None:
         raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
 
 
+class _Record:
+    """A plain slotted record: positional or keyword construction, defaults,
+    equality and repr. Not dataclasses: building a dataclass costs about a
+    millisecond at import, and reap-watch's start-up is budgeted."""
+
+    __slots__ = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        values = {**self._defaults, **dict(zip(self.__slots__, args)), **kwargs}
+        for name in self.__slots__:
+            try:
+                object.__setattr__(self, name, values[name])
+            except KeyError:
+                raise TypeError(f"{type(self).__name__}() missing argument {name!r}") from None
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
+
+
 def _boot_seconds() -> float:
     # /proc/PID/stat's starttime counts clock ticks since boot (CLOCK_BOOTTIME).
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-@dataclass(slots=True)
-class ProcInfo:
+class ProcInfo(_Record):
     """What /proc/PID/stat says about a process (zombies included)."""
 
-    pid: int
-    name: str
-    state: str
-    ppid: int
-    pgid: int
-    start_ticks: int
-    exit_code: int | None  # the raw wait status; only meaningful for a zombie
+    __slots__ = ('pid', 'name', 'state', 'ppid', 'pgid', 'start_ticks', 'exit_code')
+    # exit_code: the raw wait status; only meaningful for a zombie
 
     @property
     def age_s(self) -> float:
@@ -112,13 +132,9 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-@dataclass(frozen=True)
-class Zombie:
-    pid: int
-    name: str
-    ppid: int
-    parent_name: str
-    age_s: float  # since the process started: the kernel keeps no time of death
+class Zombie(_Record):
+    __slots__ = ('pid', 'name', 'ppid', 'parent_name', 'age_s')
+    # age_s: since the process started: the kernel keeps no time of death
 
     def as_dict(self) -> dict:
         return {"pid": self.pid, "name": self.name, "ppid": self.ppid, "parent": self.parent_name,
@@ -137,19 +153,15 @@ def list_zombies() -> list[Zombie]:
     return sorted(zombies, key=lambda z: z.pid)
 
 
-@dataclass(slots=True)
-class Death:
+class Death(_Record):
     """One reaped process: who it was and how it ended."""
 
-    pid: int
-    name: str
-    exit: ExitStatus
-    adopted: bool
-    argv: list[str] | None = None  # direct children only
-    wall_s: float | None = None    # since start (direct: since spawn; adopted: from /proc)
-    cpu_s: float | None = None     # user + system, from wait4 (includes its reaped descendants)
-    max_rss_kb: int | None = None
-    error: SpawnError | None = None  # set when a direct child never reached its program
+    __slots__ = ('pid', 'name', 'exit', 'adopted', 'argv', 'wall_s', 'cpu_s', 'max_rss_kb', 'error')
+    _defaults = {'argv': None, 'wall_s': None, 'cpu_s': None, 'max_rss_kb': None, 'error': None}
+    # argv: direct children only
+    # wall_s: since start (direct: since spawn; adopted: from /proc)
+    # cpu_s: user + system, from wait4 (includes its reaped descendants)
+    # error: set when a direct child never reached its program
 
     @property
     def status(self) -> int:
@@ -169,20 +181,18 @@ class Death:
         }
 
 
-@dataclass
-class _Child:
-    argv: list[str]
-    pid: int | None = None
-    started: float = 0.0
-    death: Death | None = None
+class _Child(_Record):
+    __slots__ = ('argv', 'pid', 'started', 'death')
+    _defaults = {'pid': None, 'started': 0.0, 'death': None}
 
 
-@dataclass
-class ReapResult:
-    children: list[Death | None]     # one per command, in command-line order
-    adopted: int = 0                 # how many adopted processes were reaped
-    received_signal: int | None = None  # the first forwarded signal, already passed on
-    killed: bool = False             # --grace ran out and KILL was sent
+class ReapResult(_Record):
+    __slots__ = ('children', 'adopted', 'received_signal', 'killed')
+    _defaults = {'adopted': 0, 'received_signal': None, 'killed': False}
+    # children: one per command, in command-line order
+    # adopted: how many adopted processes were reaped
+    # received_signal: the first forwarded signal, already passed on
+    # killed: --grace ran out and KILL was sent
 
     @property
     def status(self) -> int:
@@ -384,15 +394,12 @@ class Reaper:
 
 # -- processes that are not our children ------------------------------------
 
-@dataclass
-class WatchedEnd:
+class WatchedEnd(_Record):
     """The end of a watched process. Only a parent can wait for an exit status;
     ``exit`` is set when the process was still a zombie when we looked."""
 
-    pid: int
-    name: str
-    wall_s: float | None
-    exit: ExitStatus | None = None
+    __slots__ = ('pid', 'name', 'wall_s', 'exit')
+    _defaults = {'exit': None}
 
     def as_dict(self) -> dict:
         known = self.exit is not None
@@ -405,12 +412,9 @@ class WatchedEnd:
                 "adopted": False, "watched": True}
 
 
-@dataclass
-class _Watch:
-    pid: int
-    fd: int
-    info: ProcInfo | None
-    ended: bool = field(default=False)
+class _Watch(_Record):
+    __slots__ = ('pid', 'fd', 'info', 'ended')
+    _defaults = {'ended': False}
 
 
 def watch_pids(pids: Sequence[int], *, on_end: Callable[[WatchedEnd], None],

@@ -184,9 +184,11 @@ class _Reporter:
     round of reaping, so a burst of a thousand deaths costs one write."""
 
     def __init__(self, fd: int, json_lines: bool):
-        import json
+        self.fd, self.json_lines, self.lines = fd, json_lines, []
+        if json_lines:  # json costs a few ms of start-up: only load it when asked for
+            import json
 
-        self.fd, self.json_lines, self.dumps, self.lines = fd, json_lines, json.dumps, []
+            self.dumps = json.dumps
 
     def __call__(self, end) -> None:
         error = getattr(end, "error", None)
