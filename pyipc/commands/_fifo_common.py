@@ -1,0 +1,58 @@
+"""What mkfifo-cat, fifo-send and fifo-recv share: the signal session and the
+mapping of pyipc.fifo's exceptions to messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+
+from ..errors import EXIT_FAILURE, EXIT_TIMEOUT
+from ._cli import Die, die_of_signal
+
+FRAMING_HELP = "line: one message per line; nul: NUL-terminated; length: 4-byte big-endian length, then the bytes (binary-safe)."
+MODE_HELP = "Permission bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO."
+KEEP_HELP = "Leave a FIFO this command created in place when it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too)."
+
+
+@contextmanager
+def fifo_session(path: str):
+    """Catch SIGINT/SIGTERM/SIGHUP for the body (which must close its FIFO,
+    removing one it created, before this exits); then die of the signal.
+    Library errors become one line and their exit code."""
+    from ..fifo import Deadline, Interrupted, NoReader, NotAFifo, ReaderGone, StopSignals
+    from ..framing import FramingError
+
+    signum = None
+    try:
+        with StopSignals() as stop:
+            try:
+                yield stop
+            except Interrupted as exc:
+                signum = exc.signum
+            except BrokenPipeError:
+                signum = signal.SIGPIPE  # our stdout's reader went away: end as cat would
+    except Deadline as exc:
+        raise Die(str(exc), EXIT_TIMEOUT) from None
+    except (NotAFifo, NoReader, ReaderGone, FramingError) as exc:
+        raise Die(str(exc), EXIT_FAILURE) from None
+    except FileNotFoundError as exc:
+        if exc.filename is not None and os.fsdecode(exc.filename) == path and exc.strerror == os.strerror(2):
+            raise Die(f"'{path}': No such FIFO (--create makes it)", EXIT_FAILURE) from None
+        raise Die(f"'{os.fsdecode(exc.filename or path)}': {exc.strerror}", EXIT_FAILURE) from None
+    except OSError as exc:
+        raise Die(f"'{os.fsdecode(exc.filename or path)}': {exc.strerror}", EXIT_FAILURE) from None
+    if signum is not None:
+        die_of_signal(signum)
+
+
+def version_callback(prog: str):
+    def callback(value: bool) -> None:
+        if value:
+            import typer
+
+            from .. import __version__
+
+            print(f"{prog} (pyipc) {__version__}")
+            raise typer.Exit(0)
+    return callback

@@ -1,0 +1,126 @@
+"""fifo-send: send messages into a FIFO, whole and never interleaved."""
+
+from __future__ import annotations
+
+import enum
+from typing import List, Optional
+
+import typer
+
+from ..errors import UsageError
+from ._cli import make_app, parse_or_usage, run
+from ._fifo_common import FRAMING_HELP, KEEP_HELP, MODE_HELP, fifo_session, version_callback
+
+PROG = "fifo-send"
+USAGE = "[OPTIONS] PATH [MESSAGE...]"
+
+MANUAL = {
+    "summary": "send messages into a FIFO, each one whole, never interleaved with other senders",
+    "description": """
+fifo-send writes each MESSAGE argument into the FIFO PATH as one message, or,
+without MESSAGE arguments, every message read from stdin. The --framing is the
+format of stdin as well as of what goes into the FIFO, the same as fifo-recv's
+output, so fifo-recv ... | fifo-send ... relays messages. In line and nul
+framing, a message that contains its own terminator is refused and nothing of
+it is sent; a last line of stdin without its newline is still a message.
+
+fifo-send waits for a reader (up to --timeout); with --no-wait it fails at once
+when nobody has the FIFO open for reading.
+
+Messages are atomic, whatever their size: any number of concurrent fifo-send
+processes never interleave. Whole messages are gathered into writes of at most
+PIPE_BUF (4096) bytes, which the kernel never splits, made under a shared
+flock(2) on the FIFO; a larger message is written under an exclusive flock,
+which the shared holders wait for, and only once the pipe can take it whole
+(fifo-send grows the pipe up to /proc/sys/fs/pipe-max-size when the message is
+bigger than the pipe), so that a deadline never leaves half of it behind.
+
+--timeout covers the wait for a reader, for the lock, and for each write: when
+it runs out, fifo-send exits 124 and no part of a message has been written.
+The one exception: a message too large for the largest pipe, whose reader stops
+in its middle for longer than --timeout, is cut (the error says so).
+
+PATH is opened without following symlinks and checked before use: anything but
+a FIFO is refused and left as it is; a missing PATH is an error unless
+--create, which makes it (mode 0600 or --mode) and removes it again at the end.
+""",
+    "exit_status": [
+        ("0", "Every message was written into the FIFO."),
+        ("1", "No reader with --no-wait; the reader went away (the message says how many messages were delivered); PATH missing or not a FIFO; stdin ends inside a length frame."),
+        ("2", "Usage error: a MESSAGE containing its terminator, a bad --mode or --timeout, an unknown option."),
+        ("124", "--timeout ran out waiting for a reader, the lock or a write; nothing of the pending message was written."),
+        ("128+N", "Stopped by signal N."),
+    ],
+    "examples": [
+        ("fifo-send /tmp/q.fifo 'job 1' 'job 2'", "Send two messages, waiting for a reader to come."),
+        ("seq 1000 | fifo-send --timeout 5 /tmp/q.fifo", "Send 1000 one-line messages; give up with 124 if no reader comes within 5 seconds."),
+        ("find . -print0 | fifo-send --framing nul --no-wait /tmp/files.fifo", "Send file names NUL-terminated; fail at once if nobody reads."),
+        ("fifo-recv --framing length /tmp/a | fifo-send --framing length /tmp/b", "Relay binary messages from one FIFO to another."),
+    ],
+    "see_also": ["fifo-recv(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "flock(2)"],
+    "complete_args": ["file", "none"],
+}
+
+app = make_app("Send each MESSAGE (or each message of stdin) into the FIFO PATH, atomically.")
+
+
+class Framing(str, enum.Enum):
+    line = "line"
+    nul = "nul"
+    length = "length"
+
+
+@app.command()
+def fifo_send(
+    path: str = typer.Argument(..., metavar="PATH", help="The FIFO to send into.", show_default=False),
+    messages: Optional[List[str]] = typer.Argument(None, metavar="MESSAGE...", help="Messages to send; without them, read messages from stdin.", show_default=False),
+    framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when no reader comes, or a write cannot complete, within DURATION; 0 means no deadline."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Fail at once (exit 1) when nobody has the FIFO open for reading."),
+    create: bool = typer.Option(False, "--create", help="Create PATH as a FIFO if it is missing."),
+    mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
+    keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
+    version: bool = typer.Option(False, "--version", callback=version_callback(PROG), is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Send each MESSAGE (or each message of stdin) into the FIFO PATH, atomically."""
+    import os
+
+    from ..durations import parse_duration
+    from ..fifo import Sender, Waiter, open_fifo, parse_mode
+    from ..framing import FramingError, complete_end, finish, frame
+
+    bits = parse_or_usage(parse_mode, mode, "--mode")
+    seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
+    kind = framing.value
+    framed = None
+    if messages:
+        try:  # checked before anything is opened: a bad MESSAGE sends nothing at all
+            framed = b"".join(frame(os.fsencode(m), kind) for m in messages)
+        except FramingError as exc:
+            raise UsageError(str(exc)) from None
+    with fifo_session(path) as stop:
+        waiter = Waiter(stop)
+        with open_fifo(path, "w", create=create, mode=bits, keep=keep, wait=not no_wait,
+                       timeout=seconds, waiter=waiter) as fifo:
+            sender = Sender(fifo.fd, kind, waiter, timeout=seconds)
+            if framed is not None:
+                sender.send_framed(framed)
+                return 0
+            pending = bytearray()
+            while True:
+                chunk = stop.blocking(os.read, 0, 1 << 16)
+                if not chunk:
+                    break
+                pending += chunk
+                end = complete_end(pending, kind)
+                if end:
+                    sender.send_framed(pending, end)
+                    del pending[:end]
+            last = finish(pending, kind)
+            if last:
+                sender.send_framed(last)
+    return 0
+
+
+def main() -> None:
+    run(app, PROG, usage=USAGE)

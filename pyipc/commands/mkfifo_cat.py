@@ -1,0 +1,78 @@
+"""mkfifo-cat: the classic FIFO server, copying what every writer sends to stdout."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ._cli import make_app, parse_or_usage, run
+from ._fifo_common import KEEP_HELP, MODE_HELP, fifo_session, version_callback
+
+PROG = "mkfifo-cat"
+USAGE = "[OPTIONS] PATH"
+
+MANUAL = {
+    "summary": "create a FIFO and copy everything its writers send to stdout",
+    "description": """
+mkfifo-cat makes the FIFO PATH if it is missing (mode 0600, or --mode), or uses
+the FIFO that is there, leaving its mode alone, and copies everything any
+writer sends to stdout as it arrives, across any number of successive writers:
+it holds the FIFO open for reading and writing, so it never sees end-of-file
+between two writers. It runs until a signal stops it, or with --once until the
+first end-of-file (every writer has closed, after at least one came).
+
+The bytes pass through untouched and unlooked-at, with splice(2) where stdout
+allows it (a pipe, a file, /dev/null) and read/write otherwise, so bulk data
+goes about as fast as with cat.
+
+PATH is opened without following symlinks and checked before use: a regular
+file, a directory, a symlink, a socket or a device at PATH is refused and left
+exactly as it is. A FIFO that mkfifo-cat created is removed when it ends, on
+SIGINT, SIGTERM and SIGHUP too (then mkfifo-cat dies of that signal), unless
+--keep; a path that no longer names the FIFO it created is never removed.
+""",
+    "exit_status": [
+        ("0", "With --once: the first writer(s) closed and everything was copied."),
+        ("1", "PATH is not a FIFO, or cannot be created or opened."),
+        ("2", "Usage error: a bad --mode or --timeout, an unknown option."),
+        ("124", "--timeout: nothing arrived for that long."),
+        ("128+N", "Stopped by signal N (130 for SIGINT, 143 for SIGTERM); 141 when stdout's reader went away."),
+    ],
+    "examples": [
+        ("mkfifo-cat /tmp/log.fifo >> all.log &", "Collect what any number of programs write to /tmp/log.fifo into all.log."),
+        ("mkfifo-cat --once --mode 644 /tmp/in.fifo | wc -c", "Count the bytes of the first writer(s), then exit and remove the FIFO."),
+        ("mkfifo-cat --timeout 30s /tmp/q.fifo", "Stop with status 124 once nothing has arrived for 30 seconds."),
+    ],
+    "see_also": ["fifo-send(1)", "fifo-recv(1)", "mkfifo(1)", "cat(1)", "fifo(7)", "splice(2)"],
+    "complete_args": ["file"],
+}
+
+app = make_app("Create the FIFO PATH if missing and copy everything its writers send to stdout.")
+
+
+@app.command()
+def mkfifo_cat(
+    path: str = typer.Argument(..., metavar="PATH", help="The FIFO to serve; created if missing.", show_default=False),
+    mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
+    keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
+    once: bool = typer.Option(False, "--once", help="Stop at the first end-of-file (every writer closed) instead of serving writer after writer."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when nothing arrives for DURATION (seconds, or with unit s/m/h/d); 0 means no deadline."),
+    version: bool = typer.Option(False, "--version", callback=version_callback(PROG), is_eager=True, help="Print the version and exit."),
+) -> int:
+    """Create the FIFO PATH if missing and copy everything its writers send to stdout."""
+    from ..durations import parse_duration
+    from ..fifo import Waiter, copy_out, open_fifo, parse_mode
+
+    bits = parse_or_usage(parse_mode, mode, "--mode")
+    seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
+    with fifo_session(path) as stop:
+        # --once reads only, so that EOF comes when the writers are gone;
+        # otherwise our own write end keeps EOF away between writers.
+        with open_fifo(path, "r" if once else "rw", create=True, mode=bits, keep=keep) as fifo:
+            copy_out(fifo.fd, 1, Waiter(stop), timeout=seconds)
+    return 0
+
+
+def main() -> None:
+    run(app, PROG, usage=USAGE)

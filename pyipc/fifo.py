@@ -1,0 +1,558 @@
+"""FIFOs as dependable message channels: safe opening, deadlines, atomic sends,
+exact receives, and removal of only the FIFO we made.
+
+Waiting is done in one place, ``Waiter.wait``: poll(2) on the FIFO and on the
+read end of a signal wakeup pipe (``StopSignals``), so a deadline or a SIGINT,
+SIGTERM or SIGHUP ends any wait on the FIFO at once, and no work happens in a
+signal handler. The only blocking calls are on fds that are not ours to make
+non-blocking (stdin, stdout, shared with other processes); around those, and
+only there, the handler raises ``Interrupted`` so that a stuck consumer cannot
+make us ignore SIGTERM (PEP 475: a handler that raises interrupts the call).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import signal
+import stat
+import termios
+import time
+
+from .errors import PyipcError, UsageError
+from .framing import HEADER, PIPE_BUF, TERMINATORS, batches, complete_end, finish, split
+
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
+FIONREAD = getattr(termios, "FIONREAD", 0x541B)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_IN = select.POLLIN | select.POLLHUP | select.POLLERR
+_OUT = select.POLLOUT | select.POLLERR | select.POLLHUP
+
+
+# -- errors ------------------------------------------------------------------
+
+class NotAFifo(PyipcError):
+    def __init__(self, path, kind: str):
+        super().__init__(f"'{os.fsdecode(path)}' is {kind}, not a FIFO; left as it is")
+        self.path, self.kind = path, kind
+
+
+class NoReader(PyipcError):
+    """--no-wait and nobody has the FIFO open for reading."""
+
+
+class Deadline(PyipcError):
+    """A --timeout ran out. ``partial`` is True only when a message larger than
+    the pipe could hold had already been started (see send_framed)."""
+
+    def __init__(self, message: str, partial: bool = False):
+        super().__init__(message)
+        self.partial = partial
+
+
+class ReaderGone(PyipcError):
+    def __init__(self, delivered: int):
+        super().__init__(f"the reader went away (EPIPE) after {delivered} message{'s' if delivered != 1 else ''} delivered")
+        self.delivered = delivered
+
+
+class Interrupted(PyipcError):
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
+def parse_mode(text: str) -> int:
+    """'600', '0600', '0o644' -> permission bits; UsageError otherwise."""
+    digits = text[2:] if text[:2].lower() == "0o" else text
+    if not digits or len(digits) > 4 or any(c not in "01234567" for c in digits) or int(digits, 8) > 0o777:
+        raise UsageError(f"invalid mode '{text}' (octal permission bits, 0 to 777, like 600)")
+    return int(digits, 8)
+
+
+def kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISLNK, "a symbolic link"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a FIFO"
+
+
+# -- signals and waiting -----------------------------------------------------
+
+class StopSignals:
+    """SIGINT/SIGTERM/SIGHUP become a byte on a pipe that every wait polls.
+
+    The Python-level handler does nothing unless ``blocking()`` is active (a
+    blocking read of stdin or write of stdout), where it raises Interrupted.
+    """
+
+    def __init__(self, signums=STOP_SIGNALS):
+        self.signums = tuple(signums)
+        self.fd = -1
+        self._write_fd = -1
+        self._armed = False
+        self._old = {}
+        self._old_wakeup = -1
+
+    def __enter__(self) -> "StopSignals":
+        self.fd, self._write_fd = os.pipe()
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._old_wakeup = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        for signum in self.signums:
+            self._old[signum] = signal.signal(signum, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
+        signal.set_wakeup_fd(self._old_wakeup)
+        os.close(self.fd)
+        os.close(self._write_fd)
+
+    def _handler(self, signum, frame):
+        if self._armed:
+            self._armed = False
+            raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise Interrupted if one of our signals has arrived."""
+        try:
+            data = os.read(self.fd, 64)
+        except BlockingIOError:
+            return
+        for signum in data:
+            if signum in self.signums:
+                raise Interrupted(signum)
+
+    def blocking(self, call, *args):
+        """Run a blocking call that a stop signal must be able to interrupt."""
+        self.check()
+        self._armed = True
+        try:
+            return call(*args)
+        finally:
+            self._armed = False
+
+
+class Waiter:
+    """poll(2) on one fd plus the stop pipe, with an absolute deadline."""
+
+    def __init__(self, stop: StopSignals | None):
+        self.stop = stop
+        self._polls = {}
+
+    def wait(self, fd: int, events: int, deadline: float | None) -> int:
+        """Revents of fd, or 0 when the deadline came first."""
+        key = (fd, events)
+        poller = self._polls.get(key)
+        if poller is None:
+            poller = self._polls[key] = select.poll()
+            poller.register(fd, events)
+            if self.stop is not None:
+                poller.register(self.stop.fd, select.POLLIN)
+        while True:
+            timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            ready = dict(poller.poll(timeout))
+            if self.stop is not None and self.stop.fd in ready:
+                self.stop.check()
+            if fd in ready:
+                return ready[fd]
+            if deadline is not None and time.monotonic() >= deadline:
+                return 0
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake for a stop signal."""
+        if self.stop is None:
+            time.sleep(seconds)
+            return
+        poller = select.poll()
+        poller.register(self.stop.fd, select.POLLIN)
+        if poller.poll(int(seconds * 1000)):
+            self.stop.check()
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    return None if not timeout else time.monotonic() + timeout
+
+
+def seconds_text(timeout: float) -> str:
+    return f"{timeout:g}s"
+
+
+# -- opening -----------------------------------------------------------------
+
+class Fifo:
+    """An open FIFO. Closing it removes the FIFO if this process created it
+    (unless keep), and only if the path still names that same FIFO."""
+
+    def __init__(self, fd: int, path, created: tuple[int, int] | None, keep: bool):
+        self.fd, self.path, self.created, self.keep = fd, path, created, keep
+
+    def __enter__(self) -> "Fifo":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.created and not self.keep:
+            remove_if_same(self.path, self.created)
+            self.created = None
+
+
+def remove_if_same(path, identity: tuple[int, int]) -> bool:
+    """Unlink path only if it is still the inode we created (device, inode)."""
+    try:
+        info = os.lstat(path)
+        if (info.st_dev, info.st_ino) == identity and stat.S_ISFIFO(info.st_mode):
+            os.unlink(path)
+            return True
+    except FileNotFoundError:
+        pass
+    return False
+
+
+def _check_path(path) -> bool:
+    """True if path is a FIFO, False if it is missing; NotAFifo otherwise.
+    lstat first, so that a device, socket or symlink is never even opened."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISFIFO(info.st_mode):
+        raise NotAFifo(path, kind_of(info.st_mode))
+    return True
+
+
+def _open_checked(path, flags: int) -> int:
+    """open with O_NOFOLLOW|O_NONBLOCK, fstat, refuse non-FIFOs, clear O_NONBLOCK."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            _check_path(path)  # replaced since the lstat: name what is there now
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISFIFO(info.st_mode):
+        os.close(fd)
+        raise NotAFifo(path, kind_of(info.st_mode))
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | None]:
+    """mkfifo path and open it with flags; (fd, (dev, ino)), or (None, None)
+    if something is there already. Made 0600 (owner only), then fchmod'ed on
+    the open fd to the exact mode, so it is never more open than asked.
+
+    A receiver keeps this very fd: closing it and opening again would let a
+    writer that came in between write into a pipe that nobody reads, and its
+    message would be dropped when the last fd closed."""
+    try:
+        os.mkfifo(path, 0o600)
+    except FileExistsError:
+        return None, None
+    try:
+        fd = _open_checked(path, flags)
+    except (OSError, NotAFifo):
+        return None, None  # replaced at once by someone else: it is not ours
+    try:
+        info = os.fstat(fd)
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, (info.st_dev, info.st_ino)
+
+
+def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, keep: bool = False,
+              wait: bool = True, timeout: float | None = None, waiter: Waiter | None = None) -> Fifo:
+    """Open the FIFO at path for 'r', 'rw' or 'w'.
+
+    'r' and 'rw' return at once (a reader's wait for a writer happens in the
+    first poll). 'w' waits for a reader: NoReader at once if not wait, Deadline
+    after timeout. Missing path: FileNotFoundError unless create. Anything but
+    a FIFO: NotAFifo, untouched."""
+    waiter = waiter or Waiter(None)
+    created, fd = None, None
+    flags = os.O_RDWR if access == "rw" else os.O_RDONLY
+    if not _check_path(path):
+        if not create:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fsdecode(path))
+        fd, created = _create(path, mode, flags)
+        if access == "w" and fd is not None:
+            os.close(fd)  # it was only for fchmod: a writer must not count itself as a reader
+            fd = None
+    try:
+        if fd is None:
+            _check_path(path)
+            if access == "w":
+                fd = _open_writer(path, wait, deadline_after(timeout), timeout, waiter)
+            else:
+                fd = _open_checked(path, flags)
+    except BaseException:
+        if created and not keep:
+            remove_if_same(path, created)
+        raise
+    return Fifo(fd, path, created, keep)
+
+
+def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Waiter) -> int:
+    # A non-blocking open for writing fails with ENXIO until a reader comes;
+    # retry with a short backoff. (A blocking open could not be given a
+    # deadline nor interrupted cleanly.)
+    pause = 0.001
+    while True:
+        try:
+            return _open_checked(path, os.O_WRONLY)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        if not wait:
+            raise NoReader(f"no reader: nobody has '{os.fsdecode(path)}' open for reading")
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise Deadline(f"no reader came within {seconds_text(timeout)}")
+        waiter.sleep(pause if deadline is None else min(pause, deadline - now))
+        pause = min(pause * 2, 0.02)
+        if not _check_path(path):
+            raise FileNotFoundError(errno.ENOENT, "removed while waiting for a reader", os.fsdecode(path))
+
+
+# -- sending -----------------------------------------------------------------
+
+class Sender:
+    """Writes framed messages so that concurrent senders never interleave.
+
+    Runs of whole messages up to PIPE_BUF bytes go out in one write, which the
+    kernel keeps whole, under a shared flock; a longer message is written under
+    an exclusive flock, which the shared holders wait for, so nothing lands
+    between its pieces. ``delivered`` counts messages written into the FIFO."""
+
+    def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None):
+        self.fd, self.framing, self.waiter, self.timeout = fd, framing, waiter, timeout
+        self.delivered = 0
+
+    def send_framed(self, buf, end: int | None = None) -> None:
+        """Send the whole messages in buf[:end] (end defaults to len(buf))."""
+        end = len(buf) if end is None else end
+        view = memoryview(buf)
+        try:
+            for start, stop, count in batches(buf, end, self.framing):
+                deadline = deadline_after(self.timeout)
+                if stop - start <= PIPE_BUF:
+                    self._lock(fcntl.LOCK_SH, deadline)
+                    try:
+                        self._wait_writable(deadline)
+                        os.write(self.fd, view[start:stop])  # <= PIPE_BUF after POLLOUT: whole, never blocks
+                    finally:
+                        fcntl.flock(self.fd, fcntl.LOCK_UN)
+                else:
+                    self._lock(fcntl.LOCK_EX, deadline)
+                    try:
+                        self._send_large(view[start:stop], deadline)
+                    finally:
+                        fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self.delivered += count
+        except BrokenPipeError:
+            raise ReaderGone(self.delivered) from None
+        finally:
+            view.release()
+
+    def _lock(self, how: int, deadline: float | None) -> None:
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(self.fd, how | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Deadline(f"could not lock the FIFO within {seconds_text(self.timeout)} (another sender holds it)")
+            self.waiter.sleep(pause if deadline is None else min(pause, deadline - now))
+            pause = min(pause * 2, 0.01)
+
+    def _wait_writable(self, deadline: float | None, partial: bool = False) -> None:
+        if self.waiter.wait(self.fd, _OUT, deadline):
+            return
+        if partial:
+            raise Deadline(f"the reader stopped reading for {seconds_text(self.timeout)} in the middle of a message "
+                           "larger than the pipe can hold; that message was cut", partial=True)
+        raise Deadline(f"the reader took nothing for {seconds_text(self.timeout)}; nothing of the next message was written")
+
+    def _send_large(self, data: memoryview, deadline: float | None) -> None:
+        # Wait until the pipe can take the whole message, so that a deadline
+        # never leaves half of it behind; grow the pipe if it is too small.
+        size = len(data)
+        capacity = fcntl.fcntl(self.fd, F_GETPIPE_SZ)
+        if size + 2 * PIPE_BUF > capacity:
+            want = 1 << (size + 2 * PIPE_BUF - 1).bit_length()
+            try:
+                capacity = fcntl.fcntl(self.fd, F_SETPIPE_SZ, want)
+            except OSError:
+                pass  # over /proc/sys/fs/pipe-max-size: write it in pieces as the reader drains
+        pages = capacity // PIPE_BUF
+        need = -(-size // PIPE_BUF)
+        pause = 0.0005
+        while True:
+            queued = int.from_bytes(fcntl.ioctl(self.fd, FIONREAD, b"\0\0\0\0"), "little")
+            # Pages in use: queued bytes may fill pages only half (a write that
+            # does not fit a page's tail takes a new page), plus the head page.
+            used = 0 if queued == 0 else 2 * -(-queued // PIPE_BUF) + 1
+            if queued == 0 or used + need <= pages:
+                break
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Deadline(f"the reader took nothing for {seconds_text(self.timeout)}; nothing of the next message was written")
+            self.waiter.sleep(pause if deadline is None else min(pause, deadline - now))
+            pause = min(pause * 2, 0.01)
+        pos = 0
+        while pos < size:
+            self._wait_writable(deadline, partial=pos > 0)
+            pos += os.write(self.fd, data[pos:pos + PIPE_BUF])
+
+
+# -- receiving ---------------------------------------------------------------
+
+class Receiver:
+    """Reads messages from a FIFO fd. Deadlines restart with each message."""
+
+    def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None, bufsize: int = 1 << 18):
+        self.fd, self.framing, self.waiter, self.timeout, self.bufsize = fd, framing, waiter, timeout, bufsize
+        self.received = 0
+        self._seen_data = False
+
+    def _wait(self, deadline: float | None) -> None:
+        if not self.waiter.wait(self.fd, _IN, deadline):
+            what = "no message arrived" if self._seen_data else "no writer came"
+            raise Deadline(f"{what} within {seconds_text(self.timeout)}")
+
+    def blocks(self):
+        """Yield buffers of whole framed messages, as they arrive, until EOF.
+        No per-message work: one rfind per read for line and nul framing."""
+        pending = bytearray()
+        deadline = deadline_after(self.timeout)
+        while True:
+            self._wait(deadline)
+            chunk = os.read(self.fd, self.bufsize)
+            if not chunk:
+                break
+            self._seen_data = True
+            if pending:
+                pending += chunk
+                end = complete_end(pending, self.framing)
+                if end:
+                    out = bytes(pending[:end])
+                    del pending[:end]
+                    deadline = deadline_after(self.timeout)
+                    yield out
+            else:
+                end = complete_end(chunk, self.framing)
+                if end:
+                    deadline = deadline_after(self.timeout)
+                    yield chunk if end == len(chunk) else chunk[:end]
+                pending += chunk[end:]
+        last = finish(pending, self.framing)
+        if last:
+            yield last
+
+    def messages(self):
+        """Yield each message's payload as it arrives, until EOF."""
+        for block in self.blocks():
+            yield from split(block, self.framing)
+
+    def exact_messages(self):
+        """Yield payloads one by one, reading nothing past the end of the
+        message yielded: what follows stays in the FIFO for the next reader.
+        Line and nul framing read one byte at a time (a pipe cannot be peeked)."""
+        term = TERMINATORS.get(self.framing)
+        while True:
+            deadline = deadline_after(self.timeout)
+            if term is None:
+                header = self._read_exact(HEADER, deadline)
+                if header is None:
+                    return
+                size = int.from_bytes(header, "big")
+                body = self._read_exact(size, deadline, inside=True) if size else b""
+                yield body
+            else:
+                data = bytearray()
+                while True:
+                    self._wait(deadline)
+                    byte = os.read(self.fd, 1)
+                    if not byte:
+                        if data:
+                            yield bytes(data)
+                        return
+                    self._seen_data = True
+                    if byte == term:
+                        break
+                    data += byte
+                yield bytes(data)
+
+    def _read_exact(self, size: int, deadline, inside: bool = False):
+        data = bytearray()
+        while len(data) < size:
+            self._wait(deadline)
+            chunk = os.read(self.fd, min(size - len(data), self.bufsize))
+            if not chunk:
+                if not data and not inside:
+                    return None
+                from .framing import FramingError
+                raise FramingError("the FIFO reached EOF inside a length frame: the last message was cut")
+            self._seen_data = True
+            data += chunk
+        return bytes(data)
+
+
+def write_all(fd: int, data, stop: StopSignals | None = None) -> None:
+    """Write all of data to a (blocking) fd such as stdout; a stop signal
+    interrupts it. BrokenPipeError when the reader has gone."""
+    view = memoryview(data)
+    try:
+        while view:
+            written = stop.blocking(os.write, fd, view) if stop else os.write(fd, view)
+            view = view[written:]
+    finally:
+        view.release()
+
+
+def copy_out(fd: int, out_fd: int, waiter: Waiter, timeout: float | None = None) -> int:
+    """Copy everything from the FIFO fd to out_fd until EOF, with no look at
+    the bytes: splice(2) when out_fd allows it, else read and write. Returns
+    the bytes copied. timeout: Deadline when nothing arrives for that long."""
+    stop = waiter.stop
+    total = 0
+    use_splice = hasattr(os, "splice")
+    buf = None
+    deadline = deadline_after(timeout)
+    while True:
+        if not waiter.wait(fd, _IN, deadline):
+            raise Deadline(f"nothing arrived within {seconds_text(timeout)}")
+        if use_splice:
+            try:
+                moved = stop.blocking(os.splice, fd, out_fd, 1 << 20) if stop else os.splice(fd, out_fd, 1 << 20)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EBADF) or total:
+                    raise
+                use_splice = False  # a terminal, an O_APPEND file...: fall back
+                continue
+        else:
+            buf = os.read(fd, 1 << 17)
+            moved = len(buf)
+            if moved:
+                write_all(out_fd, buf, stop)
+        if not moved:
+            return total
+        total += moved
+        deadline = deadline_after(timeout)

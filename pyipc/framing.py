@@ -1,0 +1,111 @@
+"""Messages on a byte stream: ``line`` (LF-terminated), ``nul`` (NUL-terminated)
+and ``length`` (4-byte big-endian length, then the bytes: binary-safe).
+
+Everything here works on whole buffers, not on one message at a time, unless
+the caller asks for messages: the bulk paths of fifo-send and fifo-recv only
+look for the last terminator of a buffer (``bytes.rfind``, in C), so streaming
+millions of short lines costs a few Python steps per buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .errors import PyipcError, UsageError
+
+PIPE_BUF = 4096  # POSIX minimum is 512; Linux's, the size of an atomic pipe write
+FRAMINGS = ("line", "nul", "length")
+TERMINATORS = {"line": b"\n", "nul": b"\0"}
+HEADER = 4
+MAX_LENGTH = 2**32 - 1
+
+
+class FramingError(PyipcError, ValueError):
+    """Bytes that are not a valid message in the chosen framing: a message that
+    contains its own terminator, a stream that ends inside a length frame."""
+
+
+def check_framing(framing: str) -> str:
+    if framing not in FRAMINGS:
+        raise UsageError(f"unknown framing '{framing}' (choose line, nul or length)")
+    return framing
+
+
+def frame(message: bytes, framing: str) -> bytes:
+    """One message, framed; FramingError if it cannot be framed whole."""
+    term = TERMINATORS.get(framing)
+    if term is None:
+        if len(message) > MAX_LENGTH:
+            raise FramingError(f"message of {len(message)} bytes is longer than length framing allows")
+        return len(message).to_bytes(HEADER, "big") + message
+    if term in message:
+        name = "a newline" if framing == "line" else "a NUL byte"
+        raise FramingError(f"message contains {name}, its own terminator in {framing} framing; nothing of it was sent")
+    return message + term
+
+
+def complete_end(buf, framing: str, start: int = 0) -> int:
+    """Offset just past the last whole message in buf[start:] (start if none)."""
+    term = TERMINATORS.get(framing)
+    if term is not None:
+        cut = buf.rfind(term, start)
+        return start if cut < 0 else cut + 1
+    pos, size = start, len(buf)
+    while size - pos >= HEADER:
+        stop = pos + HEADER + int.from_bytes(buf[pos:pos + HEADER], "big")
+        if stop > size:
+            break
+        pos = stop
+    return pos
+
+
+def finish(rest: bytes, framing: str) -> bytes:
+    """What to make of bytes left after the last terminator when the stream
+    ends: a last line without its newline is still a message; a cut length
+    frame is an error."""
+    if not rest:
+        return b""
+    term = TERMINATORS.get(framing)
+    if term is None:
+        raise FramingError(f"the input ends inside a message ({len(rest)} bytes of an incomplete length frame); nothing of it was sent")
+    return bytes(rest) + term
+
+
+def batches(buf, end: int, framing: str, limit: int = PIPE_BUF) -> Iterator[tuple[int, int, int]]:
+    """Split the whole messages in buf[:end] into (start, stop, count) runs of
+    at most ``limit`` bytes that end on message boundaries. A message longer
+    than limit comes alone (count 1) and may be longer."""
+    term = TERMINATORS.get(framing)
+    pos = 0
+    while pos < end:
+        if term is not None:
+            if end - pos <= limit:
+                stop = end
+            else:
+                cut = buf.rfind(term, pos, pos + limit)
+                stop = cut + 1 if cut >= 0 else buf.find(term, pos + limit, end) + 1
+            yield pos, stop, buf.count(term, pos, stop)
+        else:
+            stop, count = pos, 0
+            while stop < end:
+                nxt = stop + HEADER + int.from_bytes(buf[stop:stop + HEADER], "big")
+                if count and nxt - pos > limit:
+                    break
+                stop, count = nxt, count + 1
+                if stop - pos > limit:
+                    break
+            yield pos, stop, count
+        pos = stop
+
+
+def split(buf, framing: str) -> list[bytes]:
+    """The payloads of the whole messages in buf (which ends on a boundary)."""
+    term = TERMINATORS.get(framing)
+    if term is not None:
+        return bytes(buf[:-1]).split(term) if buf else []
+    out, pos = [], 0
+    while pos < len(buf):
+        size = int.from_bytes(buf[pos:pos + HEADER], "big")
+        out.append(bytes(buf[pos + HEADER:pos + HEADER + size]))
+        pos += HEADER + size
+    return out
