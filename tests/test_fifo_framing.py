@@ -1,0 +1,74 @@
+"""Library tests of pyipc.framing: framing, whole-buffer splitting, batching."""
+
+import random
+
+import pytest
+
+from pyipc.errors import UsageError
+from pyipc.framing import (PIPE_BUF, FramingError, batches, check_framing, complete_end, finish, frame,
+                           split)
+
+pytestmark = pytest.mark.timeout(20)
+
+
+@pytest.mark.parametrize("framing", ["line", "nul", "length"])
+def test_frame_split_round_trip(framing):
+    messages = [b"", b"a", b"hello world", b"x" * 5000]
+    if framing == "length":
+        messages.append(bytes(range(256)))
+    buf = b"".join(frame(m, framing) for m in messages)
+    assert complete_end(buf, framing) == len(buf)
+    assert split(buf, framing) == messages
+
+
+def test_frame_refuses_its_own_terminator():
+    with pytest.raises(FramingError, match="newline"):
+        frame(b"a\nb", "line")
+    with pytest.raises(FramingError, match="NUL"):
+        frame(b"a\0b", "nul")
+    assert frame(b"a\nb\0", "length") == b"\0\0\0\x04a\nb\0"
+    assert frame(b"a\0b", "line") == b"a\0b\n"
+
+
+@pytest.mark.parametrize("framing", ["line", "nul", "length"])
+def test_complete_end_stops_before_a_partial_message(framing):
+    whole = frame(b"first", framing) + frame(b"second", framing)
+    partial = frame(b"third, cut", framing)[:-3]
+    assert complete_end(whole + partial, framing) == len(whole)
+    assert complete_end(partial, framing) == 0
+
+
+def test_finish_completes_a_last_line_but_refuses_a_cut_length_frame():
+    assert finish(b"", "line") == b""
+    assert finish(b"tail", "line") == b"tail\n"
+    assert finish(b"tail", "nul") == b"tail\0"
+    with pytest.raises(FramingError, match="ends inside"):
+        finish(b"\0\0\0\x09abc", "length")
+
+
+@pytest.mark.parametrize("framing", ["line", "nul", "length"])
+def test_batches_end_on_boundaries_and_fit_pipe_buf(framing):
+    rng = random.Random(7)
+    messages = []
+    for i in range(400):
+        size = rng.choice([0, 1, 10, 100, 1000, PIPE_BUF - 5, PIPE_BUF, PIPE_BUF + 1, 20000])
+        messages.append(bytes([65 + i % 26]) * size)
+    buf = b"".join(frame(m, framing) for m in messages)
+    seen, pos = [], 0
+    for start, stop, count in batches(buf, len(buf), framing):
+        assert start == pos and stop > start and count >= 1
+        chunk = buf[start:stop]
+        got = split(chunk, framing)
+        assert len(got) == count
+        if stop - start > PIPE_BUF:
+            assert count == 1, "only a single large message may exceed PIPE_BUF"
+        seen += got
+        pos = stop
+    assert pos == len(buf)
+    assert seen == messages
+
+
+def test_check_framing():
+    assert check_framing("nul") == "nul"
+    with pytest.raises(UsageError):
+        check_framing("csv")
