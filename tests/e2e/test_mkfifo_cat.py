@@ -1,0 +1,206 @@
+"""mkfifo-cat end to end, through the installed console script."""
+
+import os
+import signal
+import socket
+import stat
+import select
+import subprocess
+
+import pytest
+from conftest import run, script, wait_for
+
+pytestmark = pytest.mark.timeout(30)
+
+MKFIFO_CAT = script("mkfifo-cat")
+FIFO_SEND = script("fifo-send")
+# Nothing here may depend on the environment's PYTHONUNBUFFERED.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def holds_open(pid, path):
+    """True once pid has path open (so it has also set up its signal handling)."""
+    target = os.path.realpath(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def start(janitor, *args, **kwargs):
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    kwargs.setdefault("env", ENV)
+    return janitor.popen([MKFIFO_CAT, *args], **kwargs)
+
+
+def test_two_successive_writers_both_reach_it(in_tmp, janitor):
+    with open("out", "wb") as out:
+        proc = start(janitor, "p", stdout=out)
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    assert run([FIFO_SEND, "p", "first writer"], env=ENV).returncode == 0
+    with open("p", "wb") as writer:  # a plain writer, which opens and closes
+        writer.write(b"second writer\n")
+    assert run([FIFO_SEND, "p", "third writer"], env=ENV).returncode == 0
+    wait_for(lambda: (in_tmp / "out").read_bytes().count(b"\n") == 3, what="three lines")
+    assert (in_tmp / "out").read_bytes() == b"first writer\nsecond writer\nthird writer\n"
+    assert proc.poll() is None, "it must keep serving after writers close"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(10) == -signal.SIGTERM
+    assert not os.path.lexists("p"), "the FIFO it created must be removed"
+    assert proc.stderr.read() == b""
+
+
+def test_default_mode_is_0600_whatever_the_umask(in_tmp, janitor):
+    proc = start(janitor, "p", umask=0)
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    assert stat.S_IMODE(os.lstat("p").st_mode) == 0o600
+    proc2 = start(janitor, "--mode", "644", "q", umask=0o077)
+    wait_for(lambda: holds_open(proc2.pid, "q"), what="mkfifo-cat to open q")
+    assert stat.S_IMODE(os.lstat("q").st_mode) == 0o644
+    assert stat.S_ISFIFO(os.lstat("q").st_mode)
+
+
+def test_existing_fifo_keeps_its_mode_and_is_not_removed(in_tmp, janitor):
+    os.mkfifo("p")
+    os.chmod("p", 0o640)
+    before = os.lstat("p")
+    proc = start(janitor, "p")
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(10) == -signal.SIGTERM
+    after = os.lstat("p")
+    assert (after.st_ino, stat.S_IMODE(after.st_mode)) == (before.st_ino, 0o640)
+
+
+def test_sigterm_removes_its_fifo_and_only_that(in_tmp, janitor):
+    proc = start(janitor, "p")
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    os.rename("p", "p.moved")
+    os.mkfifo("p")  # someone else's FIFO now stands at PATH
+    other = os.lstat("p").st_ino
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(10) == -signal.SIGTERM
+    assert os.lstat("p").st_ino == other
+    assert os.path.lexists("p.moved")
+
+
+def test_keep_leaves_the_fifo(in_tmp, janitor):
+    proc = start(janitor, "--keep", "p")
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    os.kill(proc.pid, signal.SIGHUP)
+    assert proc.wait(10) == -signal.SIGHUP
+    assert stat.S_ISFIFO(os.lstat("p").st_mode)
+
+
+def test_once_stops_at_the_first_eof(in_tmp, janitor):
+    proc = start(janitor, "--once", "p")
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    assert run([FIFO_SEND, "p"], input=b"1\n2\n3\n", env=ENV).returncode == 0
+    out, err = proc.communicate(timeout=10)
+    assert (proc.returncode, out, err) == (0, b"1\n2\n3\n", b"")
+    assert not os.path.lexists("p")
+
+
+def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
+    read_end, write_end = os.pipe()
+    try:
+        proc = start(janitor, "p", stdout=write_end)
+        wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+        writer = janitor.popen([FIFO_SEND, "p"], stdin=subprocess.PIPE, env=ENV)
+
+        def stdout_full():  # our copy of the write end: not writable means the pipe is full
+            if select.select([], [write_end], [], 0)[1]:
+                writer.stdin.write(b"x" * 4000 + b"\n")
+                writer.stdin.flush()
+                return False
+            return True
+        wait_for(stdout_full, what="mkfifo-cat's stdout pipe to fill up")
+        writer.stdin.write(b"y" * 4000 + b"\n")
+        writer.stdin.flush()
+
+        def blocked_writing():
+            with open(f"/proc/{proc.pid}/wchan") as wchan:
+                return wchan.read().startswith("pipe_wait")  # pipe_wait_writable on 5.x and later
+        wait_for(blocked_writing, what="mkfifo-cat to block writing to its stdout")
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(10) == -signal.SIGINT
+        assert not os.path.lexists("p")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_stdout_reader_gone_dies_of_sigpipe_and_cleans_up(in_tmp, janitor):
+    read_end, write_end = os.pipe()
+    proc = start(janitor, "p", stdout=write_end)
+    os.close(write_end)
+    os.close(read_end)
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    run([FIFO_SEND, "p", "hello"], env=ENV)
+    assert proc.wait(10) == -signal.SIGPIPE
+    assert not os.path.lexists("p")
+
+
+def test_timeout_when_nothing_arrives(in_tmp):
+    result = run([MKFIFO_CAT, "--timeout", "0.3", "p"], env=ENV)
+    assert result.returncode == 124
+    assert result.stderr.decode().startswith("mkfifo-cat: nothing arrived within 0.3s")
+    assert not os.path.lexists("p")
+
+
+@pytest.mark.parametrize("kind", ["file", "directory", "symlink-to-fifo", "dangling-symlink", "socket"])
+def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, kind):
+    sock = None
+    if kind == "file":
+        (in_tmp / "p").write_bytes(b"precious\n")
+    elif kind == "directory":
+        os.mkdir("p")
+    elif kind == "symlink-to-fifo":
+        os.mkfifo("real")
+        os.symlink("real", "p")
+    elif kind == "dangling-symlink":
+        os.symlink("nowhere", "p")
+    else:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind("p")
+    try:
+        before = os.lstat("p")
+        result = run([MKFIFO_CAT, "--timeout", "5", "p"], env=ENV)
+        after = os.lstat("p")
+        assert result.returncode == 1
+        lines = result.stderr.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mkfifo-cat: 'p' is a") and "not a FIFO" in lines[0]
+        assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
+            (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
+        if kind == "file":
+            assert (in_tmp / "p").read_bytes() == b"precious\n"
+        assert sorted(os.listdir(".")) == sorted(["p"] + (["real"] if kind == "symlink-to-fifo" else []))
+    finally:
+        if sock:
+            sock.close()
+
+
+def test_usage_errors_create_nothing(in_tmp):
+    for args, word in ([["--mode", "999", "p"], "--mode"], [["--timeout", "soon", "p"], "--timeout"], [[], "PATH"]):
+        result = run([MKFIFO_CAT, *args], env=ENV)
+        assert result.returncode == 2, args
+        lines = result.stderr.decode().splitlines()
+        assert lines[0].startswith("mkfifo-cat: ") and word in lines[0]
+        assert lines[1] == "Try 'mkfifo-cat --help' for more information."
+        assert "Traceback" not in result.stderr.decode()
+    assert os.listdir(".") == []
+
+
+def test_help_and_man_page(in_tmp):
+    result = run([MKFIFO_CAT, "--help"], env=ENV)
+    assert result.returncode == 0 and b"--once" in result.stdout
+    page = os.path.join(os.path.dirname(__file__), "..", "..", "man", "mkfifo-cat.1")
+    assert "--once" in open(page).read().replace("\\-", "-")
