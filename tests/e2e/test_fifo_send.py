@@ -1,0 +1,229 @@
+"""fifo-send end to end, through the installed console script."""
+
+import os
+import random
+import signal
+import socket
+import stat
+import subprocess
+
+import pytest
+from conftest import run, script, wait_for
+
+pytestmark = pytest.mark.timeout(30)
+
+FIFO_SEND = script("fifo-send")
+FIFO_RECV = script("fifo-recv")
+MKFIFO_CAT = script("mkfifo-cat")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def drain(fd) -> bytes:
+    """Everything queued in the FIFO behind our non-blocking read end."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def message(sender: int, number: int, size: int) -> bytes:
+    """A line of exactly size bytes (plus newline) that says who sent it and
+    whose filler shows any foreign byte landing inside it."""
+    head = f"{sender:02d}:{number:04d}:{size}:".encode()
+    filler = bytes([97 + (sender * 7 + number) % 26])
+    return head + filler * (size - len(head))
+
+
+@pytest.mark.timeout(90)
+def test_concurrent_senders_never_interleave(in_tmp, janitor):
+    senders, per_sender = 8, 500
+    rng = random.Random(2024)
+    expected = {}
+    for i in range(senders):
+        lines = []
+        for j in range(per_sender):
+            roll = rng.random()
+            if roll < 0.03:
+                size = rng.randint(40000, 65535)  # larger than the pipe's default 64 KiB with its newline, at the top
+            elif roll < 0.13:
+                size = rng.randint(3900, 4300)  # around PIPE_BUF
+            else:
+                size = rng.randint(20, 300)
+            line = message(i, j, size)
+            expected[(i, j)] = line
+            lines.append(line + b"\n")
+        (in_tmp / f"in{i}").write_bytes(b"".join(lines))
+    total = sum(len(v) + 1 for v in expected.values())
+
+    with open("out", "wb") as out:
+        server = janitor.popen([MKFIFO_CAT, "p"], stdout=out, env=ENV)
+    wait_for(lambda: os.path.exists("p"), what="the FIFO")
+    procs = []
+    for i in range(senders):
+        with open(f"in{i}", "rb") as stdin:
+            procs.append(janitor.popen([FIFO_SEND, "--timeout", "30", "p"], stdin=stdin,
+                                       stderr=subprocess.PIPE, env=ENV))
+    for proc in procs:
+        assert proc.wait(60) == 0, proc.stderr.read()
+    wait_for(lambda: os.path.getsize("out") >= total, timeout=30, what="every byte to arrive")
+    os.kill(server.pid, signal.SIGTERM)
+    server.wait(10)
+
+    data = (in_tmp / "out").read_bytes()
+    assert len(data) == total and data.endswith(b"\n")
+    seen = set()
+    for line in data[:-1].split(b"\n"):
+        sender, number, _ = line.split(b":", 2)
+        key = (int(sender), int(number))
+        assert line == expected[key], f"message {key} arrived damaged (interleaved?)"
+        assert key not in seen, f"message {key} arrived twice"
+        seen.add(key)
+    assert len(seen) == senders * per_sender
+
+
+def test_messages_from_arguments_and_stdin(in_tmp, janitor):
+    os.mkfifo("p")
+    receiver = janitor.popen([FIFO_RECV, "--follow", "--count", "5", "p"], stdout=subprocess.PIPE, env=ENV)
+    assert run([FIFO_SEND, "p", "one", "", "two"], env=ENV).returncode == 0
+    assert run([FIFO_SEND, "p"], input=b"three\nlast without newline", env=ENV).returncode == 0
+    out, _ = receiver.communicate(timeout=20)
+    assert out == b"one\n\ntwo\nthree\nlast without newline\n"
+
+
+def test_no_wait_fails_fast_without_a_reader(in_tmp):
+    os.mkfifo("p")
+    result = run([FIFO_SEND, "--no-wait", "p", "hello"], timeout=10, env=ENV)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "fifo-send: no reader: nobody has 'p' open for reading\n"
+    assert stat.S_ISFIFO(os.lstat("p").st_mode)
+
+
+def test_deadline_without_a_reader_removes_its_fifo(in_tmp):
+    result = run([FIFO_SEND, "--create", "--timeout", "0.3", "p", "hello"], env=ENV)
+    assert result.returncode == 124
+    assert result.stderr.decode() == "fifo-send: no reader came within 0.3s\n"
+    assert not os.path.lexists("p")
+
+
+def test_deadline_with_a_stalled_reader_leaves_only_whole_messages(in_tmp):
+    os.mkfifo("p")
+    stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)  # a reader that never reads
+    try:
+        lines = b"".join(b"message %06d\n" % i for i in range(20000))
+        result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=lines, env=ENV)
+        assert result.returncode == 124
+        assert "nothing of the next message was written" in result.stderr.decode()
+        queued = drain(stalled)
+    finally:
+        os.close(stalled)
+    assert queued and lines.startswith(queued) and queued.endswith(b"\n")
+
+
+def test_deadline_never_leaves_half_a_large_message(in_tmp):
+    os.mkfifo("p")
+    stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        first, second = b"a" * 60000 + b"\n", b"b" * 60000 + b"\n"
+        result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=first + second, env=ENV)
+        assert result.returncode == 124, result.stderr
+        queued = drain(stalled)
+    finally:
+        os.close(stalled)
+    assert queued == first
+
+
+def test_reader_gone_reports_what_was_delivered(in_tmp, janitor):
+    os.mkfifo("p")
+    sender = janitor.popen([FIFO_SEND, "p"], stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    sender.stdin.write(b"one\n")
+    sender.stdin.flush()
+    got = run([FIFO_RECV, "--count", "1", "--timeout", "10", "p"], env=ENV)
+    assert (got.returncode, got.stdout) == (0, b"one\n")
+    sender.stdin.write(b"two\n")
+    sender.stdin.close()
+    assert sender.wait(10) == 1
+    assert sender.stderr.read().decode() == "fifo-send: the reader went away (EPIPE) after 1 message delivered\n"
+
+
+def test_message_with_its_own_terminator_sends_nothing(in_tmp):
+    os.mkfifo("p")
+    reader = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run([FIFO_SEND, "p", "fine", "two\nlines"], env=ENV)
+        assert result.returncode == 2
+        lines = result.stderr.decode().splitlines()
+        assert lines[0].startswith("fifo-send: message contains a newline") and "nothing of it was sent" in lines[0]
+        assert lines[1] == "Try 'fifo-send --help' for more information."
+        assert drain(reader) == b""
+    finally:
+        os.close(reader)
+
+
+def test_stdin_cut_inside_a_length_frame(in_tmp, janitor):
+    os.mkfifo("p")
+    receiver = janitor.popen([FIFO_RECV, "--framing", "length", "--json", "p"], stdout=subprocess.PIPE, env=ENV)
+    whole = (3).to_bytes(4, "big") + b"abc"
+    cut = (10).to_bytes(4, "big") + b"short"
+    result = run([FIFO_SEND, "--framing", "length", "p"], input=whole + cut, env=ENV)
+    assert result.returncode == 1
+    assert "ends inside a message" in result.stderr.decode()
+    out, _ = receiver.communicate(timeout=10)
+    assert out == b'{"data": "abc"}\n'
+
+
+def test_missing_path_without_create_creates_nothing(in_tmp):
+    result = run([FIFO_SEND, "p", "x"], env=ENV)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "fifo-send: 'p': No such FIFO (--create makes it)\n"
+    assert os.listdir(".") == []
+
+
+def test_sighup_while_waiting_removes_its_fifo(in_tmp, janitor):
+    proc = janitor.popen([FIFO_SEND, "--create", "p", "x"], stderr=subprocess.PIPE, env=ENV)
+    wait_for(lambda: os.path.exists("p"), what="the FIFO")
+    os.kill(proc.pid, signal.SIGHUP)
+    assert proc.wait(10) == -signal.SIGHUP
+    assert not os.path.lexists("p")
+
+
+@pytest.mark.parametrize("kind", ["file", "directory", "symlink-to-fifo", "socket"])
+def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, kind):
+    sock = None
+    if kind == "file":
+        (in_tmp / "p").write_bytes(b"precious\n")
+    elif kind == "directory":
+        os.mkdir("p")
+    elif kind == "symlink-to-fifo":
+        os.mkfifo("real")
+        os.symlink("real", "p")
+    else:
+        sock = socket.socket(socket.AF_UNIX)  # ENXIO like a FIFO with no reader: must still be refused
+        sock.bind("p")
+    try:
+        before = os.lstat("p")
+        result = run([FIFO_SEND, "--create", "--no-wait", "p", "x"], env=ENV)
+        after = os.lstat("p")
+        assert result.returncode == 1
+        assert "not a FIFO" in result.stderr.decode() and len(result.stderr.splitlines()) == 1
+        assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
+            (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
+        if kind == "file":
+            assert (in_tmp / "p").read_bytes() == b"precious\n"
+    finally:
+        if sock:
+            sock.close()
+
+
+def test_usage_errors(in_tmp):
+    for args in (["--timeout", "-1", "p", "x"], ["--mode", "rw", "p", "x"], ["--framing", "csv", "p", "x"], []):
+        result = run([FIFO_SEND, *args], env=ENV)
+        assert result.returncode == 2, args
+        assert result.stderr.decode().splitlines()[-1] == "Try 'fifo-send --help' for more information."
+        assert "Traceback" not in result.stderr.decode()
+    assert os.listdir(".") == []
