@@ -96,6 +96,7 @@ class StopSignals:
         self.fd = -1
         self._write_fd = -1
         self._armed = False
+        self._pending = 0
         self._old = {}
         self._old_wakeup = -1
 
@@ -119,16 +120,23 @@ class StopSignals:
         if self._armed:
             self._armed = False
             raise Interrupted(signum)
+        self._pending = self._pending or signum  # only noted: acted on at the next check()
 
     def check(self) -> None:
-        """Raise Interrupted if one of our signals has arrived."""
+        """Raise Interrupted if one of our signals has arrived (no syscall)."""
+        if self._pending:
+            raise Interrupted(self._pending)
+
+    def drain(self) -> None:
+        """The wakeup pipe is readable: empty it, then check()."""
         try:
             data = os.read(self.fd, 64)
         except BlockingIOError:
-            return
+            data = b""
         for signum in data:
-            if signum in self.signums:
-                raise Interrupted(signum)
+            if signum in self.signums and not self._pending:
+                self._pending = signum
+        self.check()
 
     def blocking(self, call, *args):
         """Run a blocking call that a stop signal must be able to interrupt."""
@@ -160,7 +168,7 @@ class Waiter:
             timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
             ready = dict(poller.poll(timeout))
             if self.stop is not None and self.stop.fd in ready:
-                self.stop.check()
+                self.stop.drain()
             if fd in ready:
                 return ready[fd]
             if deadline is not None and time.monotonic() >= deadline:
@@ -174,7 +182,7 @@ class Waiter:
         poller = select.poll()
         poller.register(self.stop.fd, select.POLLIN)
         if poller.poll(int(seconds * 1000)):
-            self.stop.check()
+            self.stop.drain()
 
 
 def deadline_after(timeout: float | None) -> float | None:
@@ -346,17 +354,19 @@ class Sender:
         """Send the whole messages in buf[:end] (end defaults to len(buf))."""
         end = len(buf) if end is None else end
         view = memoryview(buf)
+        shared = False  # one shared lock covers a run of small writes
         try:
             for start, stop, count in batches(buf, end, self.framing):
                 deadline = deadline_after(self.timeout)
                 if stop - start <= PIPE_BUF:
-                    self._lock(fcntl.LOCK_SH, deadline)
-                    try:
-                        self._wait_writable(deadline)
-                        os.write(self.fd, view[start:stop])  # <= PIPE_BUF after POLLOUT: whole, never blocks
-                    finally:
-                        fcntl.flock(self.fd, fcntl.LOCK_UN)
+                    if not shared:
+                        self._lock(fcntl.LOCK_SH, deadline)
+                        shared = True
+                    self._write_small(view[start:stop], deadline)
                 else:
+                    if shared:
+                        fcntl.flock(self.fd, fcntl.LOCK_UN)
+                        shared = False
                     self._lock(fcntl.LOCK_EX, deadline)
                     try:
                         self._send_large(view[start:stop], deadline)
@@ -366,7 +376,17 @@ class Sender:
         except BrokenPipeError:
             raise ReaderGone(self.delivered) from None
         finally:
+            if shared:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             view.release()
+
+    def _write_small(self, data: memoryview, deadline: float | None) -> None:
+        # At most PIPE_BUF bytes: the kernel writes them whole or not at all.
+        if deadline is None and self.waiter.stop is not None:
+            self.waiter.stop.blocking(os.write, self.fd, data)  # no deadline: no poll needed
+        else:
+            self._wait_writable(deadline)
+            os.write(self.fd, data)  # after POLLOUT a PIPE_BUF write does not block
 
     def _lock(self, how: int, deadline: float | None) -> None:
         pause = 0.0005
@@ -437,14 +457,24 @@ class Receiver:
             what = "no message arrived" if self._seen_data else "no writer came"
             raise Deadline(f"{what} within {seconds_text(self.timeout)}")
 
+    def _read(self, size: int, deadline: float | None) -> bytes:
+        # Poll first when there is a deadline, and always before the first
+        # bytes: until a writer has come, read() on a FIFO says EOF at once,
+        # while poll() waits for that writer. After that, with no deadline, a
+        # plain blocking read (which a stop signal interrupts) saves a syscall.
+        stop = self.waiter.stop
+        if deadline is not None or not self._seen_data or stop is None:
+            self._wait(deadline)
+            return os.read(self.fd, size)
+        return stop.blocking(os.read, self.fd, size)
+
     def blocks(self):
         """Yield buffers of whole framed messages, as they arrive, until EOF.
         No per-message work: one rfind per read for line and nul framing."""
         pending = bytearray()
         deadline = deadline_after(self.timeout)
         while True:
-            self._wait(deadline)
-            chunk = os.read(self.fd, self.bufsize)
+            chunk = self._read(self.bufsize, deadline)
             if not chunk:
                 break
             self._seen_data = True
@@ -488,8 +518,7 @@ class Receiver:
             else:
                 data = bytearray()
                 while True:
-                    self._wait(deadline)
-                    byte = os.read(self.fd, 1)
+                    byte = self._read(1, deadline)
                     if not byte:
                         if data:
                             yield bytes(data)
@@ -503,8 +532,7 @@ class Receiver:
     def _read_exact(self, size: int, deadline, inside: bool = False):
         data = bytearray()
         while len(data) < size:
-            self._wait(deadline)
-            chunk = os.read(self.fd, min(size - len(data), self.bufsize))
+            chunk = self._read(min(size - len(data), self.bufsize), deadline)
             if not chunk:
                 if not data and not inside:
                     return None
@@ -534,11 +562,13 @@ def copy_out(fd: int, out_fd: int, waiter: Waiter, timeout: float | None = None)
     stop = waiter.stop
     total = 0
     use_splice = hasattr(os, "splice")
-    buf = None
     deadline = deadline_after(timeout)
     while True:
-        if not waiter.wait(fd, _IN, deadline):
-            raise Deadline(f"nothing arrived within {seconds_text(timeout)}")
+        # As in Receiver._read: poll before the first bytes (a writer must have
+        # come) and when there is a deadline; otherwise block in the copy.
+        if deadline is not None or not total or stop is None:
+            if not waiter.wait(fd, _IN, deadline):
+                raise Deadline(f"nothing arrived within {seconds_text(timeout)}")
         if use_splice:
             try:
                 moved = stop.blocking(os.splice, fd, out_fd, 1 << 20) if stop else os.splice(fd, out_fd, 1 << 20)
@@ -548,7 +578,7 @@ def copy_out(fd: int, out_fd: int, waiter: Waiter, timeout: float | None = None)
                 use_splice = False  # a terminal, an O_APPEND file...: fall back
                 continue
         else:
-            buf = os.read(fd, 1 << 17)
+            buf = stop.blocking(os.read, fd, 1 << 17) if stop else os.read(fd, 1 << 17)
             moved = len(buf)
             if moved:
                 write_all(out_fd, buf, stop)

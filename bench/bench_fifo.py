@@ -1,0 +1,140 @@
+"""FIFO channels side by side with cat: bulk bytes through mkfifo-cat, and short
+lines streamed fifo-send -> fifo-recv.
+
+Start-up is excluded from both: each side is started, and the clock starts only
+once the readers (and the senders) hold the FIFO open; it stops when the reader
+exits. Runs are interleaved so that machine noise hits both tools alike.
+
+    .venv/bin/python bench/bench_fifo.py [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import DATA, main_for, row, script  # noqa: E402
+
+
+def _holds_open(pid: int, path: str) -> bool:
+    target = os.path.realpath(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def _wait_open(pid: int, path: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _holds_open(pid, path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bench: pid {pid} never opened {path}")
+        time.sleep(0.001)
+
+
+def _bulk_once(reader_argv: list[str], fifo: str, size: int) -> float:
+    """Seconds to move size bytes from head -c through the FIFO to /dev/null."""
+    with open(os.devnull, "wb") as devnull:
+        reader = subprocess.Popen(reader_argv, stdout=devnull)
+        try:
+            if not os.path.exists(fifo):
+                time.sleep(0.001)
+            while not os.path.exists(fifo):
+                time.sleep(0.001)
+            if reader_argv[0].endswith("mkfifo-cat"):
+                _wait_open(reader.pid, fifo)
+            start = time.perf_counter()
+            writer = subprocess.Popen(["sh", "-c", f'exec head -c {size} /dev/zero > "$0"', fifo])
+            reader.wait()
+            elapsed = time.perf_counter() - start
+            writer.wait()
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
+    return elapsed
+
+
+def _lines_once(reader_argv: list[str], sender_argv: list[str], fifo: str, data_file: str) -> float:
+    """Seconds from feeding data_file to the sender's stdin to the reader's exit,
+    both already started and holding the FIFO open."""
+    read_end, write_end = os.pipe()
+    with open(os.devnull, "wb") as devnull:
+        reader = subprocess.Popen(reader_argv, stdout=devnull)
+        sender = subprocess.Popen(sender_argv, stdin=read_end)
+        os.close(read_end)
+        try:
+            _wait_open(reader.pid, fifo)
+            _wait_open(sender.pid, fifo)
+            start = time.perf_counter()
+            feeder = subprocess.Popen(["cat", data_file], stdout=write_end)
+            os.close(write_end)
+            write_end = -1
+            reader.wait()
+            elapsed = time.perf_counter() - start
+            feeder.wait()
+            sender.wait()
+        finally:
+            if write_end >= 0:
+                os.close(write_end)
+            for proc in (reader, sender):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    return elapsed
+
+
+def run(quick: bool = False) -> list[dict]:
+    mkfifo_cat, fifo_send, fifo_recv = script("mkfifo-cat"), script("fifo-send"), script("fifo-recv")
+    size = (64 << 20) if quick else (1 << 30)
+    lines = 200_000 if quick else 10_000_000
+    runs = 3
+    work = tempfile.mkdtemp(prefix="bench_fifo.", dir="/tmp")
+    DATA.mkdir(parents=True, exist_ok=True)
+    data_file = str(DATA / f"seq_{lines}.txt")
+    try:
+        fifo = os.path.join(work, "p")
+        ours, ref = [], []
+        for _ in range(runs):
+            ours.append(_bulk_once([mkfifo_cat, "--once", fifo], fifo, size))
+            os.mkfifo(fifo)
+            ref.append(_bulk_once(["cat", fifo], fifo, size))
+            os.unlink(fifo)
+        bulk_ours, bulk_ref = statistics.median(ours), statistics.median(ref)
+
+        with open(data_file, "wb") as out:
+            subprocess.run(["seq", str(lines)], stdout=out, check=True)
+        os.mkfifo(fifo)
+        ours, ref = [], []
+        for _ in range(runs):
+            ours.append(_lines_once([fifo_recv, fifo], [fifo_send, fifo], fifo, data_file))
+            ref.append(_lines_once(["cat", fifo], ["sh", "-c", 'exec cat > "$0"', fifo], fifo, data_file))
+        lines_ours, lines_ref = lines / statistics.median(ours), lines / statistics.median(ref)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if os.path.exists(data_file):
+            os.unlink(data_file)
+    mib = size >> 20
+    return [
+        row(f"{mib} MiB through a FIFO to /dev/null", bulk_ours, bulk_ref, reference_tool="cat FIFO",
+            goal="ratio <= 1.05", note=f"{mib / bulk_ours:,.0f} vs {mib / bulk_ref:,.0f} MiB/s; start-up excluded"),
+        row(f"{lines:,} seq lines fifo-send -> fifo-recv", lines_ours, lines_ref, unit="lines/s",
+            reference_tool="cat -> FIFO -> cat", goal="ratio >= 0.5", note="start-up excluded; messages atomic"),
+    ]
+
+
+if __name__ == "__main__":
+    main_for(run)
