@@ -259,6 +259,11 @@ class Pipeline:
                             self.kill(signal.SIGKILL, why="kill-after")
                 if info is not None and info.si_signo != signal.SIGCHLD:
                     self._on_signal(info, result)
+            # A signal that came with the last SIGCHLD is still pending: take it
+            # now, or it would be delivered after we restore the mask.
+            forwarded = [s for s in self.waited if s != signal.SIGCHLD]
+            while forwarded and (info := signal.sigtimedwait(forwarded, 0)) is not None:
+                self._on_signal(info, result)
         finally:
             if self._pending:  # an exception: nothing may outlive us
                 self.kill(signal.SIGKILL)

@@ -282,3 +282,18 @@ def test_make_pipe_never_hands_out_std_fds():
     finally:
         os.dup2(saved, 0)
         os.close(saved)
+
+
+def test_a_signal_arriving_with_the_last_sigchld_is_not_lost():
+    # The stage signals its parent and exits at once: SIGCHLD and SIGHUP are
+    # pending together. The HUP must be reported, not delivered later (which
+    # would kill the process). Run in a subprocess so a regression kills only it.
+    import subprocess
+
+    code = ("from pyipc.pipeline import run_pipeline\n"
+            "r = run_pipeline(\"sh -c 'kill -HUP $PPID'\")\n"
+            "print(r.received_signal, r.statuses)\n")
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out
+        assert out.stdout.split()[0] == str(int(signal.SIGHUP))

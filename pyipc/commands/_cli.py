@@ -103,6 +103,8 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
             warn(prog, str(exc))
             code = exc.code
         except typer_exc.Exit as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                die_of_signal(signal.SIGINT)  # typer maps Ctrl-C to exit 130; a shell loop needs the signal
             code = exc.exit_code
         except (typer_exc.Abort, KeyboardInterrupt):
             die_of_signal(signal.SIGINT)
