@@ -181,7 +181,7 @@ class Waiter:
             return
         poller = select.poll()
         poller.register(self.stop.fd, select.POLLIN)
-        if poller.poll(int(seconds * 1000)):
+        if poller.poll(max(1, int(seconds * 1000 + 0.999))):  # at least 1 ms: never a busy loop
             self.stop.drain()
 
 

@@ -89,10 +89,10 @@ def fifo_recv(
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     kind = framing.value
     received = 0
-    if count == 0:
-        return 0
     with fifo_session(path) as stop:
         with open_fifo(path, "rw" if follow else "r", create=create, mode=bits, keep=keep) as fifo:
+            if count == 0:
+                return 0  # PATH checked, nothing read
             receiver = Receiver(fifo.fd, kind, Waiter(stop), timeout=seconds)
             if count is None and not json_out:
                 for block in receiver.blocks():  # the fast path: whole buffers, no per-message work

@@ -202,6 +202,21 @@ def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, kind):
             sock.close()
 
 
+def test_count_0_checks_the_path_and_reads_nothing(in_tmp):
+    (in_tmp / "file").write_bytes(b"data\n")
+    result = run([FIFO_RECV, "--count", "0", "file"], env=ENV)
+    assert result.returncode == 1 and b"is a regular file" in result.stderr
+    os.mkfifo("p")
+    writer_side = os.open("p", os.O_RDWR)  # keeps the data in the FIFO between readers
+    try:
+        os.write(writer_side, b"stays\n")
+        result = run([FIFO_RECV, "--count", "0", "p"], env=ENV)
+        assert (result.returncode, result.stdout) == (0, b"")
+        assert os.read(writer_side, 100) == b"stays\n"
+    finally:
+        os.close(writer_side)
+
+
 def test_missing_path_and_usage_errors(in_tmp):
     result = run([FIFO_RECV, "p"], env=ENV)
     assert (result.returncode, result.stderr) == (1, b"fifo-recv: 'p': No such FIFO (--create makes it)\n")
