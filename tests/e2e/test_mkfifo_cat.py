@@ -204,3 +204,13 @@ def test_help_and_man_page(in_tmp):
     assert result.returncode == 0 and b"--once" in result.stdout
     page = os.path.join(os.path.dirname(__file__), "..", "..", "man", "mkfifo-cat.1")
     assert "--once" in open(page).read().replace("\\-", "-")
+
+
+def test_stdout_that_splice_refuses_falls_back_to_read_and_write(in_tmp, janitor):
+    (in_tmp / "log").write_bytes(b"old\n")
+    with open("log", "ab") as log:  # splice(2) into an O_APPEND file fails with EINVAL
+        proc = start(janitor, "--once", "p", stdout=log)
+    wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
+    assert run([FIFO_SEND, "p", "new1", "new2"], env=ENV).returncode == 0
+    assert proc.wait(10) == 0
+    assert (in_tmp / "log").read_bytes() == b"old\nnew1\nnew2\n"
