@@ -117,3 +117,14 @@ def test_bash_tab_completes_options_without_python(tmp_path):
         shell.expect(pexpect.EOF)
     finally:
         shell.close(force=True)
+
+
+def test_fish_completes_options_values_and_signals():
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    script_text = (f"source {ROOT / 'completions' / 'pipe-run.fish'}; complete -C 'pipe-run --pipef'; "
+                   f"complete -C 'pipe-run --report '; "
+                   f"source {ROOT / 'completions' / 'sigsend.fish'}; complete -C 'sigsend TE'")
+    out = subprocess.run(["fish", "--no-config", "-c", script_text], capture_output=True, text=True, timeout=30).stdout
+    words = [line.split("\t")[0] for line in out.splitlines()]
+    assert "--pipefail" in words and {"json", "text"} <= set(words) and "TERM" in words
