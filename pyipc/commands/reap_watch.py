@@ -74,6 +74,17 @@ death).
          "Run a build in its own process group; a SIGTERM to reap-watch reaches every process of the group, and KILL follows 10 seconds later."),
         ("reap-watch --pid 1234 --pid 5678 --timeout 1m", "Report when two processes that are not our children end; exit 124 after a minute if one is still running."),
     ],
+    "notes": """
+CPU time and max RSS come from wait4(2). Linux keeps a process's peak resident
+size across execve(2), so for a direct child the max RSS is at least that of
+the copy of reap-watch it was forked from (about 15 MiB for a Python process),
+even when the program it ran was far smaller. Adopted processes were forked by
+their own parents and do not carry that floor. CPU time includes the
+descendants the process reaped itself.
+
+The kernel keeps no time of death for a zombie: --zombies shows how long ago
+each one started.
+""",
     "see_also": ["wait4(2)", "waitid(2)", "prctl(2)", "pidfd_open(2)", "proc(5)", "tini(1)", "ps(1)"],
     "complete_args": ["command"],
 }
