@@ -3,7 +3,8 @@ lines streamed fifo-send -> fifo-recv.
 
 Start-up is excluded from both: each side is started, and the clock starts only
 once the readers (and the senders) hold the FIFO open; it stops when the reader
-exits. Runs are interleaved so that machine noise hits both tools alike.
+exits (bulk) or has written the last byte to its stdout (lines: a 0.1 s run,
+where interpreter teardown would weigh). Runs are interleaved so that machine noise hits both tools alike.
 
     .venv/bin/python bench/bench_fifo.py [--quick]
 """
@@ -69,31 +70,47 @@ def _bulk_once(reader_argv: list[str], fifo: str, size: int) -> float:
 
 
 def _lines_once(reader_argv: list[str], sender_argv: list[str], fifo: str, data_file: str) -> float:
-    """Seconds from feeding data_file to the sender's stdin to the reader's exit,
-    both already started and holding the FIFO open."""
+    """Seconds from feeding data_file to the sender's stdin until the reader has
+    written every byte to its stdout, both already started and holding the FIFO
+    open: start-up and interpreter teardown excluded on both sides."""
+    expected = os.path.getsize(data_file)
     read_end, write_end = os.pipe()
-    with open(os.devnull, "wb") as devnull:
-        reader = subprocess.Popen(reader_argv, stdout=devnull)
-        sender = subprocess.Popen(sender_argv, stdin=read_end)
-        os.close(read_end)
-        try:
-            _wait_open(reader.pid, fifo)
-            _wait_open(sender.pid, fifo)
-            start = time.perf_counter()
-            feeder = subprocess.Popen(["cat", data_file], stdout=write_end)
+    out_read, out_write = os.pipe()
+    try:  # big reads here keep the cost of watching the output small (same for both sides)
+        import fcntl
+
+        fcntl.fcntl(out_read, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass
+    reader = subprocess.Popen(reader_argv, stdout=out_write)
+    sender = subprocess.Popen(sender_argv, stdin=read_end)
+    os.close(read_end)
+    os.close(out_write)
+    try:
+        _wait_open(reader.pid, fifo)
+        _wait_open(sender.pid, fifo)
+        start = time.perf_counter()
+        feeder = subprocess.Popen(["cat", data_file], stdout=write_end)
+        os.close(write_end)
+        write_end = -1
+        received = 0
+        while received < expected:
+            chunk = os.read(out_read, 1 << 20)
+            if not chunk:
+                raise RuntimeError(f"bench: the reader ended after {received} of {expected} bytes")
+            received += len(chunk)
+        elapsed = time.perf_counter() - start
+        feeder.wait()
+        sender.wait()
+        reader.wait()
+    finally:
+        if write_end >= 0:
             os.close(write_end)
-            write_end = -1
-            reader.wait()
-            elapsed = time.perf_counter() - start
-            feeder.wait()
-            sender.wait()
-        finally:
-            if write_end >= 0:
-                os.close(write_end)
-            for proc in (reader, sender):
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        os.close(out_read)
+        for proc in (reader, sender):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return elapsed
 
 
@@ -102,6 +119,7 @@ def run(quick: bool = False) -> list[dict]:
     size = (64 << 20) if quick else (1 << 30)
     lines = 200_000 if quick else 10_000_000
     runs = 3
+    line_runs = 3 if quick else 11  # about 0.1 s each: noise needs more rounds
     work = tempfile.mkdtemp(prefix="bench_fifo.", dir="/tmp")
     DATA.mkdir(parents=True, exist_ok=True)
     data_file = str(DATA / f"seq_{lines}.txt")
@@ -119,7 +137,7 @@ def run(quick: bool = False) -> list[dict]:
             subprocess.run(["seq", str(lines)], stdout=out, check=True)
         os.mkfifo(fifo)
         ours, ref = [], []
-        for _ in range(runs):
+        for _ in range(line_runs):
             ours.append(_lines_once([fifo_recv, fifo], [fifo_send, fifo], fifo, data_file))
             ref.append(_lines_once(["cat", fifo], ["sh", "-c", 'exec cat > "$0"', fifo], fifo, data_file))
         lines_ours, lines_ref = lines / statistics.median(ours), lines / statistics.median(ref)

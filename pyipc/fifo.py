@@ -25,6 +25,7 @@ from .errors import PyipcError, UsageError
 from .framing import HEADER, PIPE_BUF, TERMINATORS, batches, complete_end, finish, split
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+STREAM_PIPE_SIZE = 1 << 20  # the default /proc/sys/fs/pipe-max-size
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 FIONREAD = getattr(termios, "FIONREAD", 0x541B)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -349,14 +350,68 @@ class Sender:
     def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None):
         self.fd, self.framing, self.waiter, self.timeout = fd, framing, waiter, timeout
         self.delivered = 0
+        self._grown = False
 
     def send_framed(self, buf, end: int | None = None) -> None:
         """Send the whole messages in buf[:end] (end defaults to len(buf))."""
         end = len(buf) if end is None else end
+        start = 0
+        term = TERMINATORS.get(self.framing)
+        if term is not None and self.timeout is None and self.waiter.stop is not None:
+            start = self._send_small_runs(buf, end, term)
+            if start == end:
+                return
+        self._send_general(buf, start, end)
+
+    def _send_small_runs(self, buf, end: int, term: bytes) -> int:
+        """The streaming fast path (line/nul framing, no deadline): the same
+        shared lock and the same atomic writes of at most PIPE_BUF bytes ending
+        on a terminator as the general path, in a loop with no per-write
+        generator, poll or deadline. Returns where it stopped: end, or the
+        start of a message too long for one atomic write (the general path
+        sends that one under the exclusive lock)."""
+        stop_signals = self.waiter.stop
+        fd, write, rfind, count = self.fd, os.write, buf.rfind, buf.count
+        if not self._grown:
+            # A stream of small writes: a larger pipe lets the reader take many
+            # at a time instead of waking for each (about 25% faster on 10M
+            # lines). Only ever grown; the per-user pipe limits may refuse.
+            self._grown = True
+            try:
+                if fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < STREAM_PIPE_SIZE:
+                    fcntl.fcntl(fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE)
+            except OSError:
+                pass
+        view = memoryview(buf)
+        pos = 0
+        self._lock(fcntl.LOCK_SH, None)
+        stop_signals.check()
+        stop_signals._armed = True  # a stop signal interrupts a write blocked on a full pipe
+        try:
+            while pos < end:
+                if end - pos <= PIPE_BUF:
+                    stop = end
+                else:
+                    cut = rfind(term, pos, pos + PIPE_BUF)
+                    if cut < 0:
+                        break
+                    stop = cut + 1
+                write(fd, view[pos:stop])  # <= PIPE_BUF bytes: written whole or not at all
+                self.delivered += count(term, pos, stop)
+                pos = stop
+        except BrokenPipeError:
+            raise ReaderGone(self.delivered) from None
+        finally:
+            stop_signals._armed = False
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            view.release()
+        return pos
+
+    def _send_general(self, buf, begin: int, end: int) -> None:
         view = memoryview(buf)
         shared = False  # one shared lock covers a run of small writes
         try:
-            for start, stop, count in batches(buf, end, self.framing):
+            for start, stop, count in batches(buf, end, self.framing, start=begin):
                 deadline = deadline_after(self.timeout)
                 if stop - start <= PIPE_BUF:
                     if not shared:

@@ -71,12 +71,12 @@ def finish(rest: bytes, framing: str) -> bytes:
     return bytes(rest) + term
 
 
-def batches(buf, end: int, framing: str, limit: int = PIPE_BUF) -> Iterator[tuple[int, int, int]]:
-    """Split the whole messages in buf[:end] into (start, stop, count) runs of
-    at most ``limit`` bytes that end on message boundaries. A message longer
+def batches(buf, end: int, framing: str, limit: int = PIPE_BUF, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """Split the whole messages in buf[start:end] into (start, stop, count) runs
+    of at most ``limit`` bytes that end on message boundaries. A message longer
     than limit comes alone (count 1) and may be longer."""
     term = TERMINATORS.get(framing)
-    pos = 0
+    pos = start
     while pos < end:
         if term is not None:
             if end - pos <= limit:

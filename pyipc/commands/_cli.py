@@ -29,6 +29,19 @@ def make_app(help_text: str, **context) -> typer.Typer:
     )
 
 
+def version_option(prog: str):
+    """The --version option every command has: ``prog (pyipc) X.Y.Z``."""
+
+    def show(value: bool) -> None:
+        if value:
+            from .. import __version__
+
+            print(f"{prog} (pyipc) {__version__}")
+            raise typer.Exit(0)
+
+    return typer.Option(False, "--version", callback=show, is_eager=True, help="Print the version and exit.")
+
+
 class Die(Exception):
     """Raised by a command to end with ``prog: message`` and an exit code."""
 

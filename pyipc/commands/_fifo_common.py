@@ -3,12 +3,21 @@ mapping of pyipc.fifo's exceptions to messages and exit codes."""
 
 from __future__ import annotations
 
+import enum
 import os
 import signal
 from contextlib import contextmanager
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT
 from ._cli import Die, die_of_signal
+
+class Framing(str, enum.Enum):
+    """--framing: the same choices and meaning in fifo-send and fifo-recv."""
+
+    line = "line"
+    nul = "nul"
+    length = "length"
+
 
 FRAMING_HELP = "line: one message per line; nul: NUL-terminated; length: 4-byte big-endian length, then the bytes (binary-safe)."
 MODE_HELP = "Permission bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO."
@@ -46,13 +55,3 @@ def fifo_session(path: str):
         die_of_signal(signum)
 
 
-def version_callback(prog: str):
-    def callback(value: bool) -> None:
-        if value:
-            import typer
-
-            from .. import __version__
-
-            print(f"{prog} (pyipc) {__version__}")
-            raise typer.Exit(0)
-    return callback

@@ -9,9 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from .. import __version__
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
 
 PROG = "alarm-wait"
 USAGE = "[OPTIONS] DURATION [-- COMMAND [ARG...]]"
@@ -66,11 +65,6 @@ alarm()/pause() race), and nothing runs in an asynchronous handler.
 app = make_app("Wait for an alarm after DURATION, or run COMMAND under a DURATION deadline.", allow_interspersed_args=False)
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"{PROG} (pyipc) {__version__}")
-        raise typer.Exit(0)
-
 
 @app.command()
 def alarm_wait(
@@ -84,7 +78,7 @@ def alarm_wait(
     preserve_status: bool = typer.Option(False, "--preserve-status", help="With COMMAND: exit with the command's status even after a timeout."),
     foreground: bool = typer.Option(False, "--foreground", help="With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled)."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say on stderr which signal is sent at a timeout."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Wait for an alarm, or run COMMAND with a deadline: alarm-wait 10 -- make test."""
     from ..durations import parse_duration

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Optional
 
 import typer
 
 from ..errors import UsageError
-from ._cli import Die, make_app, parse_or_usage, run
-from ._fifo_common import FRAMING_HELP, KEEP_HELP, MODE_HELP, fifo_session, version_callback
+from ._cli import Die, make_app, parse_or_usage, run, version_option
+from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, fifo_session
 
 PROG = "fifo-recv"
 USAGE = "[OPTIONS] PATH"
@@ -59,11 +58,6 @@ a FIFO is refused and left as it is; a missing PATH is an error unless
 app = make_app("Receive messages from the FIFO PATH and print each one as it arrives.")
 
 
-class Framing(str, enum.Enum):
-    line = "line"
-    nul = "nul"
-    length = "length"
-
 
 @app.command()
 def fifo_recv(
@@ -76,7 +70,7 @@ def fifo_recv(
     create: bool = typer.Option(False, "--create", help="Create PATH as a FIFO if it is missing."),
     mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
     keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
-    version: bool = typer.Option(False, "--version", callback=version_callback(PROG), is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Receive messages from the FIFO PATH and print each one as it arrives."""
     from ..durations import parse_duration

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from typing import List, Optional
 
 import typer
 
 from ..errors import UsageError
-from ._cli import make_app, parse_or_usage, run
-from ._fifo_common import FRAMING_HELP, KEEP_HELP, MODE_HELP, fifo_session, version_callback
+from ._cli import make_app, parse_or_usage, run, version_option
+from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, fifo_session
 
 PROG = "fifo-send"
 USAGE = "[OPTIONS] PATH [MESSAGE...]"
@@ -64,11 +63,6 @@ a FIFO is refused and left as it is; a missing PATH is an error unless
 app = make_app("Send each MESSAGE (or each message of stdin) into the FIFO PATH, atomically.")
 
 
-class Framing(str, enum.Enum):
-    line = "line"
-    nul = "nul"
-    length = "length"
-
 
 @app.command()
 def fifo_send(
@@ -80,7 +74,7 @@ def fifo_send(
     create: bool = typer.Option(False, "--create", help="Create PATH as a FIFO if it is missing."),
     mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
     keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
-    version: bool = typer.Option(False, "--version", callback=version_callback(PROG), is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Send each MESSAGE (or each message of stdin) into the FIFO PATH, atomically."""
     import os

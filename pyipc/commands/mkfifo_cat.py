@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from ._cli import make_app, parse_or_usage, run
-from ._fifo_common import KEEP_HELP, MODE_HELP, fifo_session, version_callback
+from ._cli import make_app, parse_or_usage, run, version_option
+from ._fifo_common import KEEP_HELP, MODE_HELP, fifo_session
 
 PROG = "mkfifo-cat"
 USAGE = "[OPTIONS] PATH"
@@ -58,7 +58,7 @@ def mkfifo_cat(
     keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
     once: bool = typer.Option(False, "--once", help="Stop at the first end-of-file (every writer closed) instead of serving writer after writer."),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when nothing arrives for DURATION (seconds, or with unit s/m/h/d); 0 means no deadline."),
-    version: bool = typer.Option(False, "--version", callback=version_callback(PROG), is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Create the FIFO PATH if missing and copy everything its writers send to stdout."""
     from ..durations import parse_duration

@@ -9,9 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from .. import __version__
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
 
 PROG = "pipe-run"
 USAGE = "[OPTIONS] STAGE [STAGE...]"
@@ -87,11 +86,6 @@ class ReportFormat(str, enum.Enum):
     json = "json"
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"{PROG} (pyipc) {__version__}")
-        raise typer.Exit(0)
-
 
 @app.command()
 def pipe_run(
@@ -109,7 +103,7 @@ def pipe_run(
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
     from ..durations import parse_duration

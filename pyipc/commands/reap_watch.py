@@ -7,9 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from .. import __version__
 from ..errors import EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
 
 PROG = "reap-watch"
 USAGE = "[OPTIONS] COMMAND [COMMAND...] | --pid PID [--pid PID...] | --zombies"
@@ -92,11 +91,6 @@ each one started.
 app = make_app("Run COMMANDs as a child subreaper; reap every process and report how each one ended.")
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"{PROG} (pyipc) {__version__}")
-        raise typer.Exit(0)
-
 
 @app.command()
 def reap_watch(
@@ -109,7 +103,7 @@ def reap_watch(
     pids: Optional[List[int]] = typer.Option(None, "--pid", metavar="PID", help="Watch process PID (not a child) and report its end; repeatable.", show_default=False),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="With --pid: exit 124 if a watched process is still running after DURATION."),
     zombies: bool = typer.Option(False, "--zombies", help="List the zombie processes of this machine and exit (1 if there are any)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
     from ..cmdline import split_command

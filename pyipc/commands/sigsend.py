@@ -8,9 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from .. import __version__
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
-from ._cli import Die, make_app, parse_or_usage, run, warn
+from ._cli import Die, make_app, parse_or_usage, run, version_option, warn
 
 PROG = "sigsend"
 USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
@@ -67,11 +66,6 @@ app = make_app("Send SIGNAL to every TARGET (a pid, 0, or -PGID after --).")
 _VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate"}
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"{PROG} (pyipc) {__version__}")
-        raise typer.Exit(0)
-
 
 @app.command()
 def sigsend(
@@ -83,7 +77,7 @@ def sigsend(
     queue: Optional[str] = typer.Option(None, "--queue", metavar="VALUE", help="Send with sigqueue(3) and this integer value; pid targets only."),
     wait: Optional[str] = typer.Option(None, "--wait", metavar="DURATION", help="After sending, wait up to DURATION until every target has exited."),
     escalate: Optional[str] = typer.Option(None, "--escalate", metavar="SIGNAL", help="With --wait: send SIGNAL to the targets left at the end of DURATION, then wait DURATION again."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = version_option(PROG),
 ) -> int:
     """Send SIGNAL to every TARGET: sigsend TERM 4321, sigsend -- INT -77."""
     from ..signames import list_signals as all_signals, lookup, parse_signal, signal_name

@@ -9,28 +9,13 @@ import socket
 import subprocess
 
 import pytest
-from conftest import run, script, wait_for
+from conftest import ENV, holds_open, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 FIFO_SEND = script("fifo-send")
 FIFO_RECV = script("fifo-recv")
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
-
-def holds_open(pid, path):
-    target = os.path.realpath(path)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except FileNotFoundError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                return True
-        except OSError:
-            pass
-    return False
 
 
 def read_line(stream, timeout=10.0) -> bytes:

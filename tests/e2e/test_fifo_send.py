@@ -6,16 +6,16 @@ import signal
 import socket
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
-from conftest import run, script, wait_for
+from conftest import ENV, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 FIFO_SEND = script("fifo-send")
 FIFO_RECV = script("fifo-recv")
 MKFIFO_CAT = script("mkfifo-cat")
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
 def drain(fd) -> bytes:
@@ -227,3 +227,35 @@ def test_usage_errors(in_tmp):
         assert result.stderr.decode().splitlines()[-1] == "Try 'fifo-send --help' for more information."
         assert "Traceback" not in result.stderr.decode()
     assert os.listdir(".") == []
+
+
+def test_sigterm_while_blocked_on_a_full_fifo_leaves_only_whole_lines(in_tmp, janitor):
+    # The streaming path (line framing, no deadline) blocked in write(2) on a
+    # FIFO nobody reads from: SIGTERM must end it, with only whole lines sent.
+    os.mkfifo("p")
+    hold = os.open("p", os.O_RDWR | os.O_NONBLOCK)  # a reader that never reads
+    try:
+        (in_tmp / "lines").write_bytes(b"".join(b"%07d\n" % i for i in range(500_000)))  # 4 MB
+        with open("lines", "rb") as stdin:
+            sender = janitor.popen([FIFO_SEND, "p"], stdin=stdin, stderr=subprocess.PIPE, env=ENV)
+
+        def blocked_in_write():
+            try:
+                return "pipe_write" in Path(f"/proc/{sender.pid}/wchan").read_text()  # anon_pipe_write on newer kernels
+            except FileNotFoundError:
+                return False
+
+        wait_for(blocked_in_write, 20, "fifo-send blocked writing into the full FIFO")
+        os.kill(sender.pid, signal.SIGTERM)
+        assert sender.wait(10) == -signal.SIGTERM
+        data = bytearray()
+        try:
+            while chunk := os.read(hold, 1 << 16):
+                data += chunk
+        except BlockingIOError:
+            pass
+        assert data and data.endswith(b"\n")
+        lines = data.split(b"\n")[:-1]
+        assert lines == [b"%07d" % i for i in range(len(lines))]
+    finally:
+        os.close(hold)

@@ -8,30 +8,13 @@ import select
 import subprocess
 
 import pytest
-from conftest import run, script, wait_for
+from conftest import ENV, holds_open, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 MKFIFO_CAT = script("mkfifo-cat")
 FIFO_SEND = script("fifo-send")
-# Nothing here may depend on the environment's PYTHONUNBUFFERED.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
-
-def holds_open(pid, path):
-    """True once pid has path open (so it has also set up its signal handling)."""
-    target = os.path.realpath(path)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except FileNotFoundError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                return True
-        except OSError:
-            pass
-    return False
 
 
 def start(janitor, *args, **kwargs):
