@@ -118,7 +118,7 @@ def run(quick: bool = False) -> list[dict]:
     mkfifo_cat, fifo_send, fifo_recv = script("mkfifo-cat"), script("fifo-send"), script("fifo-recv")
     size = (64 << 20) if quick else (1 << 30)
     lines = 200_000 if quick else 10_000_000
-    runs = 3
+    runs = 3 if quick else 7  # 1 GiB runs: about 0.4 s each
     line_runs = 3 if quick else 11  # about 0.1 s each: noise needs more rounds
     work = tempfile.mkdtemp(prefix="bench_fifo.", dir="/tmp")
     DATA.mkdir(parents=True, exist_ok=True)
