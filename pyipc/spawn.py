@@ -103,13 +103,14 @@ def spawn(
     argv = [os.fsdecode(a) for a in argv]
     if not argv:
         raise ValueError("spawn: empty argv")
+    handled = _python_handled_signals()
     environ = os.environ if env is None else env
     candidates = _exec_candidates(argv[0], environ)
     err_read, err_write = make_pipe()
     try:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, reported via the error pipe
-            _child(argv, candidates, environ, (stdin, stdout, stderr), process_group, err_write, trace)
+            _child(argv, candidates, environ, (stdin, stdout, stderr), process_group, err_write, trace, handled)
         if trace:
             trace(f"fork() = {pid}")
         if process_group is not None:
@@ -142,7 +143,21 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
-def _child(argv, candidates, environ, std_fds, process_group, err_write, trace):  # pragma: no cover
+def _python_handled_signals() -> list[int]:
+    """Signals with a Python-level handler now. Looked up in the parent, so the
+    forked child (whose every touched page is a copy) does less before exec."""
+    handled = []
+    for signum in range(1, signal.NSIG):
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):
+            continue
+        if callable(handler):
+            handled.append(signum)
+    return handled
+
+
+def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, handled):  # pragma: no cover
     """Between fork and exec. Always ends in exec or os._exit."""
     reached, failed_errno, failed_name = 0, errno.EINVAL, argv[0]
     try:
@@ -151,13 +166,8 @@ def _child(argv, candidates, environ, std_fds, process_group, err_write, trace):
         if process_group is not None:
             os.setpgid(0, process_group)
         # Handlers run only if a signal arrives before exec; exec would reset them anyway.
-        for signum in range(1, signal.NSIG):
-            try:
-                handler = signal.getsignal(signum)
-            except (ValueError, OSError):
-                continue
-            if callable(handler):
-                signal.signal(signum, signal.SIG_DFL)
+        for signum in handled:
+            signal.signal(signum, signal.SIG_DFL)
         for signum in (signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(signum, signal.SIG_DFL)
         # Copy every source out of 0-2 first, so that dup2 onto 0/1/2 cannot
