@@ -1,0 +1,35 @@
+"""What every command shares (pyipc/commands/_cli.py): output errors are one
+line and the command's failure code, with or without PYTHONUNBUFFERED."""
+
+import os
+
+import pytest
+
+from conftest import ENV, run, script
+
+COMMANDS = ["pipe-run", "mkfifo-cat", "fifo-send", "fifo-recv", "sigsend", "alarm-wait", "reap-watch"]
+# alarm-wait's own failures are 125, as coreutils timeout's are.
+FAILURE = {prog: 125 if prog == "alarm-wait" else 1 for prog in COMMANDS}
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_output_to_a_full_device_is_a_write_error(prog, unbuffered):
+    env = {**ENV, "PYTHONUNBUFFERED": "1"} if unbuffered else ENV
+    with open("/dev/full", "wb") as full:
+        result = run([script(prog), "--version"], stdout=full, env=env)
+    err = result.stderr.decode()
+    assert result.returncode == FAILURE[prog], err
+    assert err.startswith(f"{prog}: ") and "No space left on device" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_version_goes_to_stdout(prog):
+    result = run([script(prog), "--version"], env=ENV)
+    assert result.returncode == 0 and result.stdout.decode() == f"{prog} (pyipc) 0.1.0\n"
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_closed_stdout_is_a_write_error(prog):
+    result = run(["bash", "-c", f"{script(prog)} --version >&-"], env=ENV)
+    assert result.returncode == FAILURE[prog] and "Bad file descriptor" in result.stderr.decode()
