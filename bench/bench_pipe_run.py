@@ -27,6 +27,8 @@ def _data_file(size: int) -> Path:
         with open(path, "wb") as out:
             for _ in range(size >> 20):
                 out.write(block)
+            out.flush()
+            os.fsync(out.fileno())  # no writeback of a fresh file during the timed runs
     return path
 
 

@@ -59,8 +59,15 @@ def main(argv: list[str]) -> int:
         except Exception:
             failures.append(f"{name}: {traceback.format_exc().strip().splitlines()[-1]}")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        import subprocess
+
+        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
     table = format_table(rows)
-    text = (f"pyipc benchmarks, {stamp}{' (quick sizes)' if quick else ''}\n"
+    text = (f"pyipc benchmarks, {stamp}, commit {commit}{' (quick sizes)' if quick else ''}\n"
             f"machine: {machine()}\n\n{table}\n")
     if failures:
         text += "\nnot measured:\n" + "\n".join(f"- {f}" for f in failures) + "\n"
