@@ -3,7 +3,6 @@
 import os
 import random
 import signal
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -191,33 +190,6 @@ def test_sighup_while_waiting_removes_its_fifo(in_tmp, janitor):
     assert proc.wait(10) == -signal.SIGHUP
     assert not os.path.lexists("p")
 
-
-@pytest.mark.parametrize("kind", ["file", "directory", "symlink-to-fifo", "socket"])
-def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, kind):
-    sock = None
-    if kind == "file":
-        (in_tmp / "p").write_bytes(b"precious\n")
-    elif kind == "directory":
-        os.mkdir("p")
-    elif kind == "symlink-to-fifo":
-        os.mkfifo("real")
-        os.symlink("real", "p")
-    else:
-        sock = socket.socket(socket.AF_UNIX)  # ENXIO like a FIFO with no reader: must still be refused
-        sock.bind("p")
-    try:
-        before = os.lstat("p")
-        result = run([FIFO_SEND, "--create", "--no-wait", "p", "x"], env=ENV)
-        after = os.lstat("p")
-        assert result.returncode == 1
-        assert "not a FIFO" in result.stderr.decode() and len(result.stderr.splitlines()) == 1
-        assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
-            (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
-        if kind == "file":
-            assert (in_tmp / "p").read_bytes() == b"precious\n"
-    finally:
-        if sock:
-            sock.close()
 
 
 def test_usage_errors(in_tmp):

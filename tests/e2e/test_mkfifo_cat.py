@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import stat
 import select
 import subprocess
@@ -138,37 +137,6 @@ def test_timeout_when_nothing_arrives(in_tmp):
     assert result.stderr.decode().startswith("mkfifo-cat: nothing arrived within 0.3s")
     assert not os.path.lexists("p")
 
-
-@pytest.mark.parametrize("kind", ["file", "directory", "symlink-to-fifo", "dangling-symlink", "socket"])
-def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, kind):
-    sock = None
-    if kind == "file":
-        (in_tmp / "p").write_bytes(b"precious\n")
-    elif kind == "directory":
-        os.mkdir("p")
-    elif kind == "symlink-to-fifo":
-        os.mkfifo("real")
-        os.symlink("real", "p")
-    elif kind == "dangling-symlink":
-        os.symlink("nowhere", "p")
-    else:
-        sock = socket.socket(socket.AF_UNIX)
-        sock.bind("p")
-    try:
-        before = os.lstat("p")
-        result = run([MKFIFO_CAT, "--timeout", "5", "p"], env=ENV)
-        after = os.lstat("p")
-        assert result.returncode == 1
-        lines = result.stderr.decode().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("mkfifo-cat: 'p' is a") and "not a FIFO" in lines[0]
-        assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
-            (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
-        if kind == "file":
-            assert (in_tmp / "p").read_bytes() == b"precious\n"
-        assert sorted(os.listdir(".")) == sorted(["p"] + (["real"] if kind == "symlink-to-fifo" else []))
-    finally:
-        if sock:
-            sock.close()
 
 
 def test_usage_errors_create_nothing(in_tmp):
