@@ -33,3 +33,13 @@ def test_version_goes_to_stdout(prog):
 def test_closed_stdout_is_a_write_error(prog):
     result = run(["bash", "-c", f"{script(prog)} --version >&-"], env=ENV)
     assert result.returncode == FAILURE[prog] and "Bad file descriptor" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_bin_launcher_runs_the_command_from_the_checkout(prog):
+    from conftest import ROOT, PYTHON
+
+    launcher = ROOT / "bin" / prog
+    assert launcher.exists(), f"bin/{prog} is missing (ln -s _launch bin/{prog})"
+    result = run([str(launcher), "--version"], env={**ENV, "PYTHON": PYTHON})
+    assert result.returncode == 0 and result.stdout.decode() == f"{prog} (pyipc) 0.1.0\n", result.stderr
