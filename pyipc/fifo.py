@@ -21,6 +21,7 @@ import stat
 import termios
 import time
 
+from .durations import poll_ms
 from .errors import PyipcError, UsageError
 from .framing import HEADER, PIPE_BUF, TERMINATORS, batches, complete_end, finish, split
 
@@ -166,7 +167,7 @@ class Waiter:
             if self.stop is not None:
                 poller.register(self.stop.fd, select.POLLIN)
         while True:
-            timeout = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            timeout = None if deadline is None else poll_ms(deadline - time.monotonic())
             ready = dict(poller.poll(timeout))
             if self.stop is not None and self.stop.fd in ready:
                 self.stop.drain()
@@ -182,7 +183,7 @@ class Waiter:
             return
         poller = select.poll()
         poller.register(self.stop.fd, select.POLLIN)
-        if poller.poll(max(1, int(seconds * 1000 + 0.999))):  # at least 1 ms: never a busy loop
+        if poller.poll(poll_ms(seconds, minimum=1)):  # at least 1 ms: never a busy loop
             self.stop.drain()
 
 

@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
+from .durations import poll_ms
 from .errors import SpawnError
 from .spawn import spawn
 from .status import ExitStatus
@@ -461,7 +462,7 @@ def watch_pids(pids: Sequence[int], *, on_end: Callable[[WatchedEnd], None],
         deadline = None if timeout is None else time.monotonic() + timeout
         left = len(watches)
         while left:
-            wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
+            wait_ms = None if deadline is None else poll_ms(deadline - time.monotonic())
             events = poller.poll(wait_ms)
             if not events and deadline is not None and time.monotonic() >= deadline:
                 return False

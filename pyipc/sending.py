@@ -17,6 +17,7 @@ import select
 import signal
 import time
 
+from .durations import poll_ms
 from .errors import UsageError
 
 __all__ = ["Target", "parse_target", "read_pidfile", "sigqueue", "Sender", "EVERYONE"]
@@ -193,7 +194,7 @@ class Sender:
                 poller = select.poll()
                 for fd in fds:
                     poller.register(fd, select.POLLIN)
-                poller.poll(max(1, int(left * 1000 + 0.999)))
+                poller.poll(poll_ms(left, minimum=1))
             else:
                 time.sleep(left)
 

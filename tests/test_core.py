@@ -297,3 +297,12 @@ def test_a_signal_arriving_with_the_last_sigchld_is_not_lost():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out
         assert out.stdout.split()[0] == str(int(signal.SIGHUP))
+
+
+def test_huge_durations_are_clamped_not_errors():
+    from pyipc.durations import MAX_DURATION
+
+    assert parse_duration("99999999999999999999") == MAX_DURATION
+    assert parse_duration("99999999999999999999999d") == MAX_DURATION
+    result = run_pipeline("true", timeout=MAX_DURATION)  # every wait call must take it
+    assert result.statuses == [0] and not result.timed_out

@@ -43,3 +43,15 @@ def test_bin_launcher_runs_the_command_from_the_checkout(prog):
     assert launcher.exists(), f"bin/{prog} is missing (ln -s _launch bin/{prog})"
     result = run([str(launcher), "--version"], env={**ENV, "PYTHON": PYTHON})
     assert result.returncode == 0 and result.stdout.decode() == f"{prog} (pyipc) 0.1.0\n", result.stderr
+
+
+HUGE = "99999999999999999999"  # clamped to about 68 years, as coreutils timeout clamps
+
+
+def test_huge_durations_are_clamped_not_internal_errors(janitor):
+    result = run([script("alarm-wait"), HUGE, "--", "true"], env=ENV)
+    assert result.returncode == 0, result.stderr
+    sleeper = janitor.popen(["sleep", "30"])
+    result = run([script("sigsend"), "--wait", HUGE, "TERM", str(sleeper.pid)], env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert sleeper.wait(10) == -15

@@ -290,3 +290,7 @@ def test_ctrl_c_stops_a_calling_shell_loop():
 def test_closed_stdout_gives_a_write_error_not_a_traceback():
     result = run(["bash", "-c", f"{PIPE_RUN} --version >&-"])
     assert_one_line_error(result, 1, "write error", "Bad file descriptor")
+
+
+def test_huge_timeout_is_clamped_like_coreutils():
+    assert pipe_run("--timeout", "99999999999999999999999d", "true").returncode == 0
