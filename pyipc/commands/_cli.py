@@ -51,10 +51,21 @@ class Die(Exception):
 
 
 def warn(prog: str, message: str) -> None:
+    """One line on stderr. Names that were not valid UTF-8 (decoded with
+    surrogateescape, as Python decodes argv) go out as their original bytes."""
+    line = f"{prog}: {message}\n"
     try:
-        sys.stderr.write(f"{prog}: {message}\n")
+        if sys.stderr is None:
+            return
         sys.stderr.flush()
-    except (OSError, ValueError):
+        buffer = getattr(sys.stderr, "buffer", None)
+        if buffer is not None:
+            buffer.write(line.encode(sys.getfilesystemencoding(), "surrogateescape"))
+            buffer.flush()
+        else:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+    except (OSError, ValueError, UnicodeError):
         pass  # stderr closed or gone: nothing better to do
 
 

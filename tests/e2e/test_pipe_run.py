@@ -294,3 +294,9 @@ def test_closed_stdout_gives_a_write_error_not_a_traceback():
 
 def test_huge_timeout_is_clamped_like_coreutils():
     assert pipe_run("--timeout", "99999999999999999999999d", "true").returncode == 0
+
+
+def test_non_utf8_names_are_reported_as_the_bytes_given():
+    result = run([PIPE_RUN.encode(), b"\xff\xfe"])
+    assert result.returncode == 127
+    assert result.stderr == b"pipe-run: \xff\xfe: command not found\n"
