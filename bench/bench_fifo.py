@@ -22,25 +22,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import DATA, main_for, row, script  # noqa: E402
 
-
-def _holds_open(pid: int, path: str) -> bool:
-    target = os.path.realpath(path)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except FileNotFoundError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                return True
-        except OSError:
-            pass
-    return False
+from pyipc.procfs import holds_open  # noqa: E402
 
 
 def _wait_open(pid: int, path: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not _holds_open(pid, path):
+    while not holds_open(pid, path):
         if time.monotonic() > deadline:
             raise RuntimeError(f"bench: pid {pid} never opened {path}")
         time.sleep(0.001)

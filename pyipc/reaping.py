@@ -19,8 +19,11 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
+from ._record import _Record
 from .durations import poll_ms
 from .errors import SpawnError
+from .procfs import ProcInfo, children_of, proc_info
+from .procfs import pids as all_pids
 from .spawn import spawn
 from .status import ExitStatus
 
@@ -34,7 +37,6 @@ __all__ = [
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT)
 
 _PR_SET_CHILD_SUBREAPER = 36
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def set_child_subreaper(on: bool = True) -> None:
@@ -71,91 +73,6 @@ def _prctl():
         return ctypes.CDLL(None, use_errno=True).prctl, ctypes.get_errno
 
 
-class _Record:
-    """A plain slotted record: positional or keyword construction, defaults,
-    equality and repr. Not dataclasses: building a dataclass costs about a
-    millisecond at import, and reap-watch's start-up is budgeted."""
-
-    __slots__ = ()
-    _defaults: dict = {}
-
-    def __init__(self, *args, **kwargs):
-        values = {**self._defaults, **dict(zip(self.__slots__, args)), **kwargs}
-        for name in self.__slots__:
-            try:
-                object.__setattr__(self, name, values[name])
-            except KeyError:
-                raise TypeError(f"{type(self).__name__}() missing argument {name!r}") from None
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
-
-
-def _boot_seconds() -> float:
-    # /proc/PID/stat's starttime counts clock ticks since boot (CLOCK_BOOTTIME).
-    return time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
-class ProcInfo(_Record):
-    """What /proc/PID/stat says about a process (zombies included)."""
-
-    __slots__ = ('pid', 'name', 'state', 'ppid', 'pgid', 'start_ticks', 'exit_code')
-    # exit_code: the raw wait status; only meaningful for a zombie
-
-    @property
-    def age_s(self) -> float:
-        return max(0.0, _boot_seconds() - self.start_ticks / _CLK_TCK)
-
-
-def proc_info(pid: int) -> ProcInfo | None:
-    """Parse /proc/PID/stat; None if the process is gone or unreadable."""
-    # os.open/os.read, not open(): this runs once per reaped process, and a
-    # buffered file object costs more than the read itself.
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    # comm may itself contain ')' or spaces: it ends at the last ')'.
-    open_at, close_at = data.find(b"("), data.rfind(b")")
-    if open_at < 0 or close_at < 0:
-        return None
-    name = data[open_at + 1:close_at].decode("utf-8", "replace")
-    fields = data[close_at + 2:].split()
-    try:
-        exit_code = int(fields[49]) if len(fields) > 49 else None
-        return ProcInfo(pid, name, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19]), exit_code)
-    except (IndexError, ValueError):
-        return None
-
-
-def _pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def children_of(pid: int) -> list[int]:
-    """Processes whose parent is pid, by scanning /proc (the kernel's
-    /proc/PID/task/TID/children file is not built into every kernel)."""
-    found = []
-    for other in _pids():
-        info = proc_info(other)
-        if info is not None and info.ppid == pid:
-            found.append(other)
-    return found
-
-
 class Zombie(_Record):
     __slots__ = ('pid', 'name', 'ppid', 'parent_name', 'age_s')
     # age_s: since the process started: the kernel keeps no time of death
@@ -168,7 +85,7 @@ class Zombie(_Record):
 def list_zombies() -> list[Zombie]:
     """Every process on this machine (in this pid namespace) in state Z."""
     zombies = []
-    for pid in _pids():
+    for pid in all_pids():
         info = proc_info(pid)
         if info is None or info.state != "Z":
             continue

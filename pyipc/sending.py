@@ -19,6 +19,7 @@ import time
 
 from .durations import poll_ms
 from .errors import UsageError
+from .procfs import pids, proc_info
 
 __all__ = ["Target", "parse_target", "read_pidfile", "sigqueue", "Sender", "EVERYONE"]
 
@@ -219,29 +220,19 @@ class Sender:
 
 
 def _pid_alive(pid: int) -> bool:
-    state = _proc_state(pid)
-    return state is not None and state[0] not in "ZX"
-
-
-def _proc_state(pid: int):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    fields = text[text.rindex(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[2])
+    info = proc_info(pid)
+    return info is not None and info.state not in "ZX"
 
 
 def _group_members(pgid: int, exclude: int) -> list[int]:
     """Live (not zombie) processes of group pgid, from /proc."""
     members = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == exclude:
+    for pid in pids():
+        if pid == exclude:
             continue
-        state = _proc_state(int(name))
-        if state is not None and state[1] == pgid and state[0] not in "ZX":
-            members.append(int(name))
+        info = proc_info(pid)
+        if info is not None and info.pgid == pgid and info.state not in "ZX":
+            members.append(pid)
     return members
 
 

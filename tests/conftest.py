@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pyipc.procfs import holds_open  # noqa: F401  (for the tests: an event to wait for)
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
@@ -160,19 +162,3 @@ PYTHON = sys.executable
 # The environment here sets PYTHONUNBUFFERED=1; the commands must not depend
 # on it, so tests that watch output as it arrives run them without it.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-
-
-def holds_open(pid: int, path) -> bool:
-    """True once pid has path open (an event to wait for: the command got that far)."""
-    target = os.path.realpath(path)
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except FileNotFoundError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                return True
-        except OSError:
-            pass
-    return False
