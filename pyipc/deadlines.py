@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
+from .sigblock import BlockedSignals
 from .status import ExitStatus
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
@@ -23,25 +24,6 @@ ALARM, UNTIL, COUNT = "alarm", "until", "count"  # why a wait ended
 
 # Signals sent to alarm-wait that are passed on to the command (as coreutils timeout does).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class _Blocked:
-    """Block signals for the duration of a with-block; on the way out, drop
-    what is still pending of the ones we only wanted to consume (SIGALRM,
-    SIGCHLD), so unblocking does not deliver a stale one."""
-
-    def __init__(self, signals: Sequence[int], consume: Sequence[int] = ()):
-        self.signals, self.consume = list(signals), list(consume)
-
-    def __enter__(self):
-        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.consume:
-            while signal.sigtimedwait(self.consume, 0) is not None:
-                pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
 
 
 def _arm(seconds: float, interval: float = 0.0) -> None:
@@ -56,7 +38,7 @@ def wait_alarm(seconds: float, until: int | None = None) -> str:
     if seconds <= 0 and until is None:
         return ALARM
     waited = [signal.SIGALRM] + ([until] if until is not None else [])
-    with _Blocked(waited, consume=[signal.SIGALRM]):
+    with BlockedSignals(waited, drain=[signal.SIGALRM]):
         if seconds > 0:
             _arm(seconds)
         try:
@@ -80,7 +62,7 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
     limit = min(limits) if limits else None
     waited = [signal.SIGALRM] + ([until] if until is not None else [])
     start = time.monotonic()
-    with _Blocked(waited, consume=[signal.SIGALRM]):
+    with BlockedSignals(waited, drain=[signal.SIGALRM]):
         try:
             done = 0
             if limit is None or limit > 0:
@@ -148,11 +130,7 @@ class Deadline:
 
     def run(self) -> DeadlineResult:
         waited = [signal.SIGCHLD, *FORWARDED]
-        old_sigchld = None
-        with _Blocked(waited, consume=[signal.SIGCHLD]):
-            # With SIGCHLD ignored the kernel would reap for us and waitpid gives ECHILD.
-            if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
-                old_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        with BlockedSignals(waited, drain=[signal.SIGCHLD]):
             from .spawn import spawn  # not needed by the alarm-only waits
 
             try:
@@ -162,8 +140,6 @@ class Deadline:
                 if self.pid is not None and not self._reaped:  # an exception: nothing outlives us
                     self._send(signal.SIGKILL, "cleaning up")
                     os.waitpid(self.pid, 0)
-                if old_sigchld is not None:
-                    signal.signal(signal.SIGCHLD, old_sigchld)
 
     def _wait(self, waited) -> DeadlineResult:
         now = time.monotonic()

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from .cmdline import split_command
 from .errors import SpawnError
+from .sigblock import BlockedSignals
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus, signal_name
 
@@ -142,8 +143,9 @@ class Pipeline:
         self.waited = (signal.SIGCHLD, *FORWARDED) if forward_signals else (signal.SIGCHLD,)
         self.stages: list[StageResult] = []
         self.spawn_errors: list[SpawnError] = []
-        self._old_mask = None
-        self._old_sigchld = None
+        # SIGCHLD is only taken over for the wait: drop a stale one at the end;
+        # INT/TERM/HUP are consumed by wait() itself and reported.
+        self._blocked = BlockedSignals(self.waited, drain=(signal.SIGCHLD,))
         self._pending: dict[int, StageResult] = {}
 
     # -- starting -------------------------------------------------------------
@@ -151,10 +153,7 @@ class Pipeline:
     def start(self) -> list[SpawnError]:
         """Fork every stage; returns the stages that could not start (already
         reaped, status 126/127), while the others run, as in bash."""
-        self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.waited)
-        # With SIGCHLD ignored the kernel reaps for us and waitpid gives ECHILD.
-        if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
-            self._old_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self._blocked.block()
         last = len(self.argvs) - 1
         cycle_read = cycle_write = None
         if self.cycle:
@@ -309,16 +308,7 @@ class Pipeline:
 
     def close(self) -> None:
         """Restore the signal mask and SIGCHLD disposition changed by start()."""
-        if self._old_sigchld is not None:
-            signal.signal(signal.SIGCHLD, self._old_sigchld)
-            self._old_sigchld = None
-        if self._old_mask is not None:
-            # Drop what we took over but did not consume, so unblocking does not
-            # deliver a stale SIGCHLD; INT/TERM/HUP stay pending for the caller.
-            while signal.sigtimedwait([signal.SIGCHLD], 0) is not None:
-                pass
-            signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
-            self._old_mask = None
+        self._blocked.restore()
 
     def __enter__(self) -> "Pipeline":
         return self

@@ -24,6 +24,7 @@ from .durations import poll_ms
 from .errors import SpawnError
 from .procfs import ProcInfo, children_of, proc_info
 from .procfs import pids as all_pids
+from .sigblock import BlockedSignals
 from .spawn import spawn
 from .status import ExitStatus
 
@@ -165,8 +166,9 @@ class Reaper:
         self.waited = (signal.SIGCHLD, *FORWARDED)
         self.result = ReapResult(children=[None] * len(self.children))
         self._pending: dict[int, int] = {}  # pid -> index of a direct child not yet reaped
-        self._old_mask = None
-        self._old_sigchld = None
+        # Everything taken over is dropped at the end if not consumed: it is
+        # recorded in received_signal, and unblocking it would kill us before we report.
+        self._blocked = BlockedSignals(self.waited, drain=self.waited)
         self._no_children = False
 
     def start(self) -> list[SpawnError]:
@@ -174,10 +176,7 @@ class Reaper:
         could not be started (their child already reaped, status 126/127)."""
         if self.subreaper:
             set_child_subreaper()
-        self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.waited)
-        # With SIGCHLD ignored the kernel reaps for us and wait gives ECHILD.
-        if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
-            self._old_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self._blocked.block()
         errors = []
         for index, child in enumerate(self.children):
             child.started = time.monotonic()
@@ -311,17 +310,8 @@ class Reaper:
             self._pending.pop(pid, None)
 
     def close(self) -> None:
-        """Restore the signal mask and SIGCHLD disposition changed by start().
-        Signals taken over but not consumed are dropped: they are recorded in
-        received_signal, and unblocking them would kill us before we report."""
-        if self._old_sigchld is not None:
-            signal.signal(signal.SIGCHLD, self._old_sigchld)
-            self._old_sigchld = None
-        if self._old_mask is not None:
-            while signal.sigtimedwait(self.waited, 0) is not None:
-                pass
-            signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
-            self._old_mask = None
+        """Restore the signal mask and SIGCHLD disposition changed by start()."""
+        self._blocked.restore()
 
     def __enter__(self) -> "Reaper":
         return self

@@ -1,0 +1,49 @@
+"""Taking signals synchronously, as tini does: block them, then wait for them
+with sigwaitinfo/sigtimedwait. A signal that arrives before the wait (a
+SIGCHLD right after a fork, a SIGALRM right after arming a timer) stays
+pending instead of being lost, and no work runs in an asynchronous handler."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterable
+
+__all__ = ["BlockedSignals"]
+
+
+class BlockedSignals:
+    """Block ``signals`` from ``block()`` until ``restore()`` (or for a with-block).
+
+    With SIGCHLD among them, an ignored SIGCHLD is set back to its default
+    meanwhile: while it is ignored the kernel reaps our children itself and
+    waitpid gives ECHILD. ``restore()`` puts the SIGCHLD action back, drops
+    what is still pending of ``drain`` (signals taken over for the wait only,
+    so that unblocking delivers no stale copy), then restores the mask."""
+
+    def __init__(self, signals: Iterable[int], drain: Iterable[int] = ()):
+        self.signals, self.drain = tuple(signals), tuple(drain)
+        self._old_mask = None
+        self._old_sigchld = None
+
+    def block(self) -> "BlockedSignals":
+        self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+        if signal.SIGCHLD in self.signals and signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+            self._old_sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        return self
+
+    def restore(self) -> None:
+        """Undo block(); does nothing if not blocked (so it may be called twice)."""
+        if self._old_sigchld is not None:
+            signal.signal(signal.SIGCHLD, self._old_sigchld)
+            self._old_sigchld = None
+        if self._old_mask is not None:
+            if self.drain:
+                while signal.sigtimedwait(self.drain, 0) is not None:
+                    pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
+            self._old_mask = None
+
+    __enter__ = block
+
+    def __exit__(self, *exc_info) -> None:
+        self.restore()
