@@ -140,14 +140,22 @@ class StopSignals:
                 self._pending = signum
         self.check()
 
-    def blocking(self, call, *args):
-        """Run a blocking call that a stop signal must be able to interrupt."""
+    def arm(self) -> None:
+        """From now until disarm(), a stop signal raises Interrupted at once,
+        interrupting a blocked system call (raises now if one is pending)."""
         self.check()
         self._armed = True
+
+    def disarm(self) -> None:
+        self._armed = False
+
+    def blocking(self, call, *args):
+        """Run a blocking call that a stop signal must be able to interrupt."""
+        self.arm()
         try:
             return call(*args)
         finally:
-            self._armed = False
+            self.disarm()
 
 
 class Waiter:
@@ -176,6 +184,16 @@ class Waiter:
             if deadline is not None and time.monotonic() >= deadline:
                 return 0
 
+    def backoff(self, pause: float, deadline: float | None, longest: float) -> float | None:
+        """One step of a retry loop: sleep pause (cut short by the deadline, or
+        by a stop signal) and return the next, doubled up to longest; None,
+        without sleeping, once the deadline has passed."""
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return None
+        self.sleep(pause if deadline is None else min(pause, deadline - now))
+        return min(pause * 2, longest)
+
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake for a stop signal."""
         if self.stop is None:
@@ -185,6 +203,18 @@ class Waiter:
         poller.register(self.stop.fd, select.POLLIN)
         if poller.poll(poll_ms(seconds, minimum=1)):  # at least 1 ms: never a busy loop
             self.stop.drain()
+
+
+def grow_pipe(fd: int, size: int) -> int:
+    """The pipe's capacity, grown to size first if it is smaller. Only ever
+    grown; the system's pipe limits may refuse (then it stays as it was)."""
+    capacity = fcntl.fcntl(fd, F_GETPIPE_SZ)
+    if capacity < size:
+        try:
+            capacity = fcntl.fcntl(fd, F_SETPIPE_SZ, size)
+        except OSError:
+            pass
+    return capacity
 
 
 def deadline_after(timeout: float | None) -> float | None:
@@ -329,11 +359,9 @@ def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Wait
                 raise
         if not wait:
             raise NoReader(f"no reader: nobody has '{os.fsdecode(path)}' open for reading")
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
+        pause = waiter.backoff(pause, deadline, 0.02)
+        if pause is None:
             raise Deadline(f"no reader came within {seconds_text(timeout)}")
-        waiter.sleep(pause if deadline is None else min(pause, deadline - now))
-        pause = min(pause * 2, 0.02)
         if not _check_path(path):
             raise FileNotFoundError(errno.ENOENT, "removed while waiting for a reader", os.fsdecode(path))
 
@@ -375,19 +403,13 @@ class Sender:
         fd, write, rfind, count = self.fd, os.write, buf.rfind, buf.count
         if not self._grown:
             # A stream of small writes: a larger pipe lets the reader take many
-            # at a time instead of waking for each (about 25% faster on 10M
-            # lines). Only ever grown; the per-user pipe limits may refuse.
+            # at a time instead of waking for each (about 25% faster on 10M lines).
             self._grown = True
-            try:
-                if fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < STREAM_PIPE_SIZE:
-                    fcntl.fcntl(fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE)
-            except OSError:
-                pass
+            grow_pipe(fd, STREAM_PIPE_SIZE)
         view = memoryview(buf)
         pos = 0
         self._lock(fcntl.LOCK_SH, None)
-        stop_signals.check()
-        stop_signals._armed = True  # a stop signal interrupts a write blocked on a full pipe
+        stop_signals.arm()  # a stop signal interrupts a write blocked on a full pipe
         try:
             while pos < end:
                 if end - pos <= PIPE_BUF:
@@ -403,7 +425,7 @@ class Sender:
         except BrokenPipeError:
             raise ReaderGone(self.delivered) from None
         finally:
-            stop_signals._armed = False
+            stop_signals.disarm()
             fcntl.flock(fd, fcntl.LOCK_UN)
             view.release()
         return pos
@@ -452,11 +474,9 @@ class Sender:
                 return
             except BlockingIOError:
                 pass
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
+            pause = self.waiter.backoff(pause, deadline, 0.01)
+            if pause is None:
                 raise Deadline(f"could not lock the FIFO within {seconds_text(self.timeout)} (another sender holds it)")
-            self.waiter.sleep(pause if deadline is None else min(pause, deadline - now))
-            pause = min(pause * 2, 0.01)
 
     def _wait_writable(self, deadline: float | None, partial: bool = False) -> None:
         if self.waiter.wait(self.fd, _OUT, deadline):
@@ -470,13 +490,9 @@ class Sender:
         # Wait until the pipe can take the whole message, so that a deadline
         # never leaves half of it behind; grow the pipe if it is too small.
         size = len(data)
-        capacity = fcntl.fcntl(self.fd, F_GETPIPE_SZ)
-        if size + 2 * PIPE_BUF > capacity:
-            want = 1 << (size + 2 * PIPE_BUF - 1).bit_length()
-            try:
-                capacity = fcntl.fcntl(self.fd, F_SETPIPE_SZ, want)
-            except OSError:
-                pass  # over /proc/sys/fs/pipe-max-size: write it in pieces as the reader drains
+        # Over /proc/sys/fs/pipe-max-size it stays smaller: then the message
+        # goes in pieces as the reader drains.
+        capacity = grow_pipe(self.fd, 1 << (size + 2 * PIPE_BUF - 1).bit_length())
         pages = capacity // PIPE_BUF
         need = -(-size // PIPE_BUF)
         pause = 0.0005
@@ -487,11 +503,9 @@ class Sender:
             used = 0 if queued == 0 else 2 * -(-queued // PIPE_BUF) + 1
             if queued == 0 or used + need <= pages:
                 break
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
+            pause = self.waiter.backoff(pause, deadline, 0.01)
+            if pause is None:
                 raise Deadline(f"the reader took nothing for {seconds_text(self.timeout)}; nothing of the next message was written")
-            self.waiter.sleep(pause if deadline is None else min(pause, deadline - now))
-            pause = min(pause * 2, 0.01)
         pos = 0
         while pos < size:
             self._wait_writable(deadline, partial=pos > 0)
