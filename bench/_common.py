@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import sysconfig
@@ -31,22 +30,10 @@ def script(name: str) -> str:
     return str(path)
 
 
-def wall(argv, *, runs: int = 7, warmup: int = 1, **kwargs) -> float:
-    """Median wall time, in seconds, of running argv to completion."""
-    kwargs.setdefault("stdout", subprocess.DEVNULL)
-    kwargs.setdefault("stdin", subprocess.DEVNULL)
-    times = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        subprocess.run(argv, check=False, **kwargs)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved(commands: dict[str, list[str]], *, runs: int = 7, warmup: int = 1, **kwargs) -> dict[str, float]:
-    """Median wall time of each command, runs interleaved so that machine noise
-    hits every command alike (the ratios are what count)."""
+def interleaved(commands: dict[str, list[str]], *, runs: int = 7, warmup: int = 1, **kwargs) -> dict[str, list[float]]:
+    """Wall times, in seconds, of each command's runs (warm-up rounds left
+    out), run in interleaved rounds so that machine noise hits every command
+    alike: round i of every command was measured at about the same moment."""
     kwargs.setdefault("stdout", subprocess.DEVNULL)
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     times = {name: [] for name in commands}
@@ -56,7 +43,7 @@ def interleaved(commands: dict[str, list[str]], *, runs: int = 7, warmup: int = 
             subprocess.run(argv, check=False, **kwargs)
             if i >= warmup:
                 times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
 
 
 def row(benchmark, ours, reference, *, unit="s", reference_tool="", goal="", note="", ratio=None) -> dict:

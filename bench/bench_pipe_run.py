@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, main_for, row, script  # noqa: E402
+from _common import DATA, interleaved, main_for, row, script  # noqa: E402
 
 
 def _data_file(size: int) -> Path:
@@ -41,34 +39,26 @@ def run(quick: bool = False) -> list[dict]:
     # round gives a data-path ratio (whole run minus the same round's
     # true|true start-up, ours over bash's); the median of those is reported
     # with its spread, which on a shared 2-core machine is far wider than 2%.
-    commands = {
+    rounds = interleaved({
         "pipe-run data": [pipe_run, f"cat {data}", "wc -c"],
         "bash data": ["bash", "-c", f"cat {data} | wc -c"],
         "pipe-run": [pipe_run, "true", "true"],
         "bash": ["bash", "-c", "true | true"],
         "python": [sys.executable, "-c", "pass"],
-    }
-    rounds = {name: [] for name in commands}
-    for i in range(runs + 1):
-        for name, argv in commands.items():
-            begin = time.perf_counter()
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
-            if i:  # the first round is the warm-up
-                rounds[name].append(time.perf_counter() - begin)
+    }, runs=runs)
     paired = [(a - b) / (c - d) for a, b, c, d in
               zip(rounds["pipe-run data"], rounds["pipe-run"], rounds["bash data"], rounds["bash"])]
-    startup = {name: statistics.median(values) for name, values in rounds.items()}
-    throughput = {"pipe-run": startup["pipe-run data"], "bash": startup["bash data"]}
+    median = {name: statistics.median(values) for name, values in rounds.items()}
     mib = size >> 20
-    ours = throughput["pipe-run"] - startup["pipe-run"]
-    theirs = throughput["bash"] - startup["bash"]
+    ours = median["pipe-run data"] - median["pipe-run"]
+    theirs = median["bash data"] - median["bash"]
     return [
         row(f"pipe-run data path, {mib} MiB cat|wc -c", ours, theirs, ratio=statistics.median(paired),
             reference_tool="bash pipeline", goal="<= 1.02",
             note=f"median of {runs} per-round ratios (start-up subtracted), spread {min(paired):.2f}-{max(paired):.2f}"),
-        row("pipe-run start-up, true|true", startup["pipe-run"], startup["bash"], reference_tool="bash -c 'true | true'",
+        row("pipe-run start-up, true|true", median["pipe-run"], median["bash"], reference_tool="bash -c 'true | true'",
             goal="tracked", note="Python start-up dominates"),
-        row("pipe-run start-up vs python -c pass", startup["pipe-run"], startup["python"],
+        row("pipe-run start-up vs python -c pass", median["pipe-run"], median["python"],
             reference_tool="python -c pass", goal="tracked"),
     ]
 
