@@ -56,21 +56,21 @@ def _bulk_once(reader_argv: list[str], fifo: str, size: int) -> float:
     return elapsed
 
 
-def _lines_once(reader_argv: list[str], sender_argv: list[str], fifo: str, data_file: str) -> float:
+def _lines_once(reader_argv: list[str], sender_argv: list[str], fifo: str, data_file: str, env=None) -> float:
     """Seconds from feeding data_file to the sender's stdin until the reader has
     written every byte to its stdout, both already started and holding the FIFO
     open: start-up and interpreter teardown excluded on both sides."""
     expected = os.path.getsize(data_file)
     read_end, write_end = os.pipe()
     out_read, out_write = os.pipe()
-    try:  # big reads here keep the cost of watching the output small (same for both sides)
+    try:  # a big pipe keeps the cost of watching the output small (same for both sides)
         import fcntl
 
         fcntl.fcntl(out_read, fcntl.F_SETPIPE_SZ, 1 << 20)
     except OSError:
         pass
-    reader = subprocess.Popen(reader_argv, stdout=out_write)
-    sender = subprocess.Popen(sender_argv, stdin=read_end)
+    reader = subprocess.Popen(reader_argv, stdout=out_write, env=env)
+    sender = subprocess.Popen(sender_argv, stdin=read_end, env=env)
     os.close(read_end)
     os.close(out_write)
     try:
@@ -81,11 +81,14 @@ def _lines_once(reader_argv: list[str], sender_argv: list[str], fifo: str, data_
         os.close(write_end)
         write_end = -1
         received = 0
-        while received < expected:
-            chunk = os.read(out_read, 1 << 20)
-            if not chunk:
-                raise RuntimeError(f"bench: the reader ended after {received} of {expected} bytes")
-            received += len(chunk)
+        # One buffer, reused: a fresh 1 MiB bytes object per read would be
+        # mmap'ed and faulted in each time, CPU taken from the tools measured.
+        with memoryview(bytearray(1 << 16)) as sink:
+            while received < expected:
+                got = os.readv(out_read, [sink])
+                if not got:
+                    raise RuntimeError(f"bench: the reader ended after {received} of {expected} bytes")
+                received += got
         elapsed = time.perf_counter() - start
         feeder.wait()
         sender.wait()
@@ -106,7 +109,7 @@ def run(quick: bool = False) -> list[dict]:
     size = (64 << 20) if quick else (1 << 30)
     lines = 200_000 if quick else 10_000_000
     runs = 3 if quick else 7  # 1 GiB runs: about 0.4 s each
-    line_runs = 3 if quick else 11  # about 0.1 s each: noise needs more rounds
+    line_runs = 3 if quick else 21  # about 0.1 s each: noise needs more rounds
     work = tempfile.mkdtemp(prefix="bench_fifo.", dir="/tmp")
     DATA.mkdir(parents=True, exist_ok=True)
     data_file = str(DATA / f"seq_{lines}.txt")
@@ -123,11 +126,20 @@ def run(quick: bool = False) -> list[dict]:
         with open(data_file, "wb") as out:
             subprocess.run(["seq", str(lines)], stdout=out, check=True)
         os.mkfifo(fifo)
-        ours, ref = [], []
+        # Three runs per round, interleaved: ours, cat's, and ours without the
+        # optional C helper (pyipc._speedups), so that the table shows what a
+        # machine without a C compiler gets. Ratios are paired per round (the
+        # noise on these machines moves whole rounds), then the median taken.
+        pure_env = dict(os.environ, PYIPC_NO_SPEEDUPS="1")
+        ours, ref, pure = [], [], []
         for _ in range(line_runs):
             ours.append(_lines_once([fifo_recv, fifo], [fifo_send, fifo], fifo, data_file))
             ref.append(_lines_once(["cat", fifo], ["sh", "-c", 'exec cat > "$0"', fifo], fifo, data_file))
+            pure.append(_lines_once([fifo_recv, fifo], [fifo_send, fifo], fifo, data_file, env=pure_env))
+        paired = [theirs / mine for mine, theirs in zip(ours, ref)]  # lines/s ratio = time ratio inverted
+        paired_pure = [theirs / mine for mine, theirs in zip(pure, ref)]
         lines_ours, lines_ref = lines / statistics.median(ours), lines / statistics.median(ref)
+        lines_pure = lines / statistics.median(pure)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if os.path.exists(data_file):
@@ -137,7 +149,12 @@ def run(quick: bool = False) -> list[dict]:
         row(f"{mib} MiB through a FIFO to /dev/null", bulk_ours, bulk_ref, reference_tool="cat FIFO",
             goal="ratio <= 1.05", note=f"{mib / bulk_ours:,.0f} vs {mib / bulk_ref:,.0f} MiB/s; start-up excluded"),
         row(f"{lines:,} seq lines fifo-send -> fifo-recv", lines_ours, lines_ref, unit="lines/s",
-            reference_tool="cat -> FIFO -> cat", goal="ratio >= 0.5", note="start-up excluded; messages atomic"),
+            reference_tool="cat -> FIFO -> cat", goal="ratio >= 0.5", ratio=statistics.median(paired),
+            note=f"start-up excluded; messages atomic; median of {line_runs} per-round ratios, "
+                 f"spread {min(paired):.2f}-{max(paired):.2f}"),
+        row("  the same without the C helper", lines_pure, lines_ref, unit="lines/s",
+            reference_tool="cat -> FIFO -> cat", goal="tracked", ratio=statistics.median(paired_pure),
+            note=f"PYIPC_NO_SPEEDUPS=1 (no C compiler at install); spread {min(paired_pure):.2f}-{max(paired_pure):.2f}"),
     ]
 
 

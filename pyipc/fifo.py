@@ -23,7 +23,7 @@ import time
 
 from .durations import poll_ms
 from .errors import PyipcError, UsageError
-from .framing import HEADER, PIPE_BUF, TERMINATORS, batches, complete_end, finish, split
+from .framing import HEADER, PIPE_BUF, TERMINATORS, batches, count_terminators, runs, split
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 STREAM_PIPE_SIZE = 1 << 20  # the default /proc/sys/fs/pipe-max-size
@@ -392,15 +392,36 @@ class Sender:
                 return
         self._send_general(buf, start, end)
 
+    def send_from(self, in_fd: int, stop: StopSignals | None = None) -> None:
+        """Send every message read from in_fd (fifo-send's stdin) until EOF,
+        each run of whole messages as soon as it has been read."""
+        grown = False
+
+        def read_into(room) -> int:
+            nonlocal grown
+            got = stop.blocking(os.readv, in_fd, [room]) if stop else os.readv(in_fd, [room])
+            if got == len(room) and not grown:
+                # A stream, not a few lines: a larger stdin pipe lets its
+                # writer run ahead instead of waking for each of our reads
+                # (measured: a third less CPU for reading). Only ever grown.
+                grown = True
+                if stat.S_ISFIFO(os.fstat(in_fd).st_mode):
+                    grow_pipe(in_fd, STREAM_PIPE_SIZE)
+            return got
+
+        for buf, end in runs(read_into, self.framing):
+            self.send_framed(buf, end)
+
     def _send_small_runs(self, buf, end: int, term: bytes) -> int:
         """The streaming fast path (line/nul framing, no deadline): the same
         shared lock and the same atomic writes of at most PIPE_BUF bytes ending
         on a terminator as the general path, in a loop with no per-write
         generator, poll or deadline. Returns where it stopped: end, or the
         start of a message too long for one atomic write (the general path
-        sends that one under the exclusive lock)."""
+        sends that one under the exclusive lock). The messages delivered are
+        counted once per call, over the bytes written (on EPIPE too)."""
         stop_signals = self.waiter.stop
-        fd, write, rfind, count = self.fd, os.write, buf.rfind, buf.count
+        fd, write, rfind = self.fd, os.write, buf.rfind
         if not self._grown:
             # A stream of small writes: a larger pipe lets the reader take many
             # at a time instead of waking for each (about 25% faster on 10M lines).
@@ -408,6 +429,7 @@ class Sender:
             grow_pipe(fd, STREAM_PIPE_SIZE)
         view = memoryview(buf)
         pos = 0
+        gone = False
         self._lock(fcntl.LOCK_SH, None)
         stop_signals.arm()  # a stop signal interrupts a write blocked on a full pipe
         try:
@@ -420,14 +442,16 @@ class Sender:
                         break
                     stop = cut + 1
                 write(fd, view[pos:stop])  # <= PIPE_BUF bytes: written whole or not at all
-                self.delivered += count(term, pos, stop)
                 pos = stop
         except BrokenPipeError:
-            raise ReaderGone(self.delivered) from None
+            gone = True
         finally:
             stop_signals.disarm()
             fcntl.flock(fd, fcntl.LOCK_UN)
             view.release()
+            self.delivered += count_terminators(buf, term, 0, pos)
+        if gone:
+            raise ReaderGone(self.delivered)
         return pos
 
     def _send_general(self, buf, begin: int, end: int) -> None:
@@ -517,10 +541,11 @@ class Sender:
 class Receiver:
     """Reads messages from a FIFO fd. Deadlines restart with each message."""
 
-    def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None, bufsize: int = 1 << 18):
-        self.fd, self.framing, self.waiter, self.timeout, self.bufsize = fd, framing, waiter, timeout, bufsize
+    def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None):
+        self.fd, self.framing, self.waiter, self.timeout = fd, framing, waiter, timeout
         self.received = 0
         self._seen_data = False
+        self._deadline = None
 
     def _wait(self, deadline: float | None) -> None:
         if not self.waiter.wait(self.fd, _IN, deadline):
@@ -528,6 +553,12 @@ class Receiver:
             raise Deadline(f"{what} within {seconds_text(self.timeout)}")
 
     def _read(self, size: int, deadline: float | None) -> bytes:
+        return self._call(os.read, size, deadline)
+
+    def _read_into(self, room) -> int:
+        return self._call(os.readv, [room], self._deadline)
+
+    def _call(self, read, arg, deadline: float | None):
         # Poll first when there is a deadline, and always before the first
         # bytes: until a writer has come, read() on a FIFO says EOF at once,
         # while poll() waits for that writer. After that, with no deadline, a
@@ -535,36 +566,22 @@ class Receiver:
         stop = self.waiter.stop
         if deadline is not None or not self._seen_data or stop is None:
             self._wait(deadline)
-            return os.read(self.fd, size)
-        return stop.blocking(os.read, self.fd, size)
+            got = read(self.fd, arg)
+        else:
+            got = stop.blocking(read, self.fd, arg)
+        if got:
+            self._seen_data = True
+        return got
 
     def blocks(self):
-        """Yield buffers of whole framed messages, as they arrive, until EOF.
-        No per-message work: one rfind per read for line and nul framing."""
-        pending = bytearray()
-        deadline = deadline_after(self.timeout)
-        while True:
-            chunk = self._read(self.bufsize, deadline)
-            if not chunk:
-                break
-            self._seen_data = True
-            if pending:
-                pending += chunk
-                end = complete_end(pending, self.framing)
-                if end:
-                    out = bytes(pending[:end])
-                    del pending[:end]
-                    deadline = deadline_after(self.timeout)
-                    yield out
-            else:
-                end = complete_end(chunk, self.framing)
-                if end:
-                    deadline = deadline_after(self.timeout)
-                    yield chunk if end == len(chunk) else chunk[:end]
-                pending += chunk[end:]
-        last = finish(pending, self.framing)
-        if last:
-            yield last
+        """Yield memoryviews of whole framed messages, as they arrive, until
+        EOF; each is valid until the next step. No per-message work: one rfind
+        per read for line and nul framing. The deadline restarts with each."""
+        self._deadline = deadline_after(self.timeout)
+        for buf, end in runs(self._read_into, self.framing):
+            with memoryview(buf) as view, view[:end] as block:
+                yield block
+            self._deadline = deadline_after(self.timeout)
 
     def messages(self):
         """Yield each message's payload as it arrives, until EOF."""
@@ -593,23 +610,26 @@ class Receiver:
                         if data:
                             yield bytes(data)
                         return
-                    self._seen_data = True
                     if byte == term:
                         break
                     data += byte
                 yield bytes(data)
 
     def _read_exact(self, size: int, deadline, inside: bool = False):
-        data = bytearray()
-        while len(data) < size:
-            chunk = self._read(min(size - len(data), self.bufsize), deadline)
-            if not chunk:
-                if not data and not inside:
+        # The buffer grows with what arrives, not with what a header claims.
+        data = bytearray(min(size, 1 << 20))
+        pos = 0
+        while pos < size:
+            if pos == len(data):
+                data += bytes(min(size, 2 * pos) - pos)
+            with memoryview(data) as view, view[pos:] as room:
+                got = self._call(os.readv, [room], deadline)
+            if not got:
+                if not pos and not inside:
                     return None
                 from .framing import FramingError
                 raise FramingError("the FIFO reached EOF inside a length frame: the last message was cut")
-            self._seen_data = True
-            data += chunk
+            pos += got
         return bytes(data)
 
 

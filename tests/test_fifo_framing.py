@@ -1,5 +1,6 @@
 """Library tests of pyipc.framing: framing, whole-buffer splitting, batching."""
 
+import os
 import random
 
 import pytest
@@ -72,3 +73,51 @@ def test_check_framing():
     assert check_framing("nul") == "nul"
     with pytest.raises(UsageError):
         check_framing("csv")
+
+
+def test_c_helper_is_built_where_a_compiler_is():
+    # pyproject.toml builds pyipc._speedups as an optional extension: an
+    # install on a machine with a C compiler must have it, or the fast path
+    # silently falls back to bytes.count.
+    import shutil
+    import sysconfig
+
+    if not (shutil.which("cc") or shutil.which("gcc")) or not os.path.exists(
+            os.path.join(sysconfig.get_paths()["include"], "Python.h")):
+        pytest.skip("no C compiler or no Python headers here: the pure-Python fallback is the product")
+    import pyipc._speedups  # noqa: F401
+
+
+@pytest.mark.parametrize("framing", ["line", "nul"])
+def test_count_terminators_agrees_with_bytes_count(framing, monkeypatch):
+    import pyipc.framing as framing_module
+
+    term = {"line": b"\n", "nul": b"\0"}[framing]
+    counters = [framing_module._python_count]
+    try:
+        from pyipc._speedups import count
+        counters.append(count)
+    except ImportError:
+        pass
+    rng = random.Random(11)
+    cases = [b"", term, term * 9000, b"x" * 9000]
+    for _ in range(300):
+        size = rng.choice([1, 31, 32, 33, 255, 8159, 8160, 8161, 20000, 70000])
+        cases.append(bytes(rng.choice((term[0], 0x0A, 0x00, 0xFF, 0x61)) for _ in range(size)))
+    for data in cases:
+        for buf in (data, bytearray(data)):
+            start = rng.randrange(len(data) + 1)
+            end = rng.randrange(start, len(data) + 1)
+            for counter in counters:
+                monkeypatch.setattr(framing_module, "_count", counter)
+                assert framing_module.count_terminators(buf, term, start, end) == data.count(term, start, end)
+                assert framing_module.count_terminators(buf, term) == data.count(term)
+
+
+def test_c_helper_refuses_bad_ranges():
+    count = pytest.importorskip("pyipc._speedups").count
+    for args in ((b"abc", 10, -1, 2), (b"abc", 10, 2, 1), (b"abc", 10, 0, 4), (b"abc", 256, 0, 3), (b"abc", -1, 0, 3)):
+        with pytest.raises(ValueError):
+            count(*args)
+    with pytest.raises(TypeError):
+        count("text", 10, 0, 1)

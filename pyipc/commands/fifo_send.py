@@ -81,7 +81,7 @@ def fifo_send(
 
     from ..durations import parse_duration
     from ..fifo import Sender, Waiter, open_fifo, parse_mode
-    from ..framing import FramingError, complete_end, finish, frame
+    from ..framing import FramingError, frame
 
     bits = parse_or_usage(parse_mode, mode, "--mode")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
@@ -100,19 +100,7 @@ def fifo_send(
             if framed is not None:
                 sender.send_framed(framed)
                 return 0
-            pending = bytearray()
-            while True:
-                chunk = stop.blocking(os.read, 0, 1 << 16)
-                if not chunk:
-                    break
-                pending += chunk
-                end = complete_end(pending, kind)
-                if end:
-                    sender.send_framed(pending, end)
-                    del pending[:end]
-            last = finish(pending, kind)
-            if last:
-                sender.send_framed(last)
+            sender.send_from(0, stop)
     return 0
 
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ENV, run, script, wait_for
+from conftest import ENV, proc_stat, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -148,6 +148,52 @@ def test_reader_gone_reports_what_was_delivered(in_tmp, janitor):
     sender.stdin.close()
     assert sender.wait(10) == 1
     assert sender.stderr.read().decode() == "fifo-send: the reader went away (EPIPE) after 1 message delivered\n"
+
+
+@pytest.mark.parametrize("speedups", ["C helper", "pure Python"])
+def test_reader_gone_mid_stream_counts_exactly_what_was_written(in_tmp, janitor, speedups):
+    # A long stream from a pipe (nothing to re-read): the reader takes part of
+    # it, fifo-send fills the FIFO and blocks; it is stopped, the test drains
+    # every byte it had written and closes the FIFO, and it is continued: its
+    # next write meets EPIPE, and the count it reports must be exactly the
+    # number of lines the FIFO received. Both byte counters are checked.
+    env = dict(ENV, PYIPC_NO_SPEEDUPS="1") if speedups == "pure Python" else ENV
+    os.mkfifo("p")
+    reader = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        feeder = janitor.popen(["seq", "3000000"], stdout=subprocess.PIPE)
+        sender = janitor.popen([FIFO_SEND, "p"], stdin=feeder.stdout, stderr=subprocess.PIPE, env=env)
+        feeder.stdout.close()
+        received = bytearray()
+
+        def read_some():
+            try:
+                received.extend(os.read(reader, 1 << 16))
+            except BlockingIOError:
+                pass
+            return len(received) >= 3_000_000
+
+        wait_for(read_some, 20, "3 MB through the FIFO")
+
+        def blocked_in_write():
+            try:
+                return "pipe_write" in Path(f"/proc/{sender.pid}/wchan").read_text()
+            except FileNotFoundError:
+                return False
+
+        wait_for(blocked_in_write, 20, "fifo-send blocked on the full FIFO")
+        os.kill(sender.pid, signal.SIGSTOP)
+        wait_for(lambda: proc_stat(sender.pid)[1] == "T", 10, "fifo-send stopped")
+        received += drain(reader)
+    finally:
+        os.close(reader)
+    os.kill(sender.pid, signal.SIGCONT)
+    assert sender.wait(10) == 1
+    assert received.endswith(b"\n")
+    lines = received.count(b"\n")
+    assert received.split(b"\n")[:-1] == [b"%d" % i for i in range(1, lines + 1)]
+    assert 1_000_000 > lines > 300_000
+    assert sender.stderr.read().decode() == f"fifo-send: the reader went away (EPIPE) after {lines} messages delivered\n"
 
 
 def test_message_with_its_own_terminator_sends_nothing(in_tmp):
