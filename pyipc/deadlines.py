@@ -130,7 +130,10 @@ class Deadline:
 
     def run(self) -> DeadlineResult:
         waited = [signal.SIGCHLD, *FORWARDED]
-        with BlockedSignals(waited, drain=[signal.SIGCHLD]):
+        # Drained at the end, the forwarded signals too: one that comes after
+        # COMMAND has been reaped has nothing left to reach, and alarm-wait
+        # exits with COMMAND's status (as coreutils timeout does), not by it.
+        with BlockedSignals(waited, drain=waited):
             from .spawn import spawn  # not needed by the alarm-only waits
 
             try:

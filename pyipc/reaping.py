@@ -212,6 +212,13 @@ class Reaper:
                 if self.reap():
                     self.on_drained()
                 if self._done():
+                    # A signal sent to us while the last child was ending can
+                    # still be pending with its SIGCHLD (reap() found the child
+                    # gone before sigwaitinfo took the signal): it came while a
+                    # child ran, so it counts; restore() would drop it.
+                    forwarded = [s for s in self.waited if s != signal.SIGCHLD]
+                    while (info := signal.sigtimedwait(forwarded, 0)) is not None:
+                        self._on_signal(info)
                     break
                 if kill_at is None or self.result.killed:
                     info = signal.sigwaitinfo(self.waited)

@@ -129,3 +129,23 @@ def test_deadline_works_with_sigchld_ignored():
 def test_deadline_zero_means_no_deadline():
     result = Deadline(["sh", "-c", "sleep 0.2; exit 4"], 0).run()
     assert (result.timed_out, result.status()) == (False, 4)
+
+
+def test_deadline_a_signal_pending_when_command_is_reaped_is_dropped():
+    # COMMAND signals us and exits; the wait starts only once it is a zombie,
+    # so waitpid finds it gone with the signal still pending. alarm-wait then
+    # exits with COMMAND's status, as coreutils timeout does: restoring the
+    # mask must not deliver the stale SIGTERM (which would kill the helper).
+    helper = textwrap.dedent("""
+        import signal, time
+        from pyipc.deadlines import Deadline
+        class Settled(Deadline):
+            def _wait(self, waited):
+                while open(f"/proc/{self.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                    time.sleep(0.001)
+                return super()._wait(waited)
+        result = Settled(["sh", "-c", "kill -TERM $PPID; exit 3"], 10).run()
+        print(result.status(), sorted(signal.sigpending()))
+    """)
+    got = run([sys.executable, "-c", helper], cwd=ROOT, timeout=20)
+    assert (got.returncode, got.stdout) == (0, b"3 []\n"), got.stderr

@@ -28,6 +28,11 @@ with Reaper(spec["argvs"], on_death=lambda d: deaths.append(d.as_dict()),
             group=spec.get("group", False), grace=spec.get("grace")) as reaper:
     errors = reaper.start()
     print("STARTED", flush=True)
+    if spec.get("settle"):  # let every direct child end before the wait starts
+        import time
+        while any(open(f"/proc/{c.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+                  for c in reaper.children if c.pid):
+            time.sleep(0.001)
     result = reaper.wait()
 import ctypes
 flag = ctypes.c_int(-1)
@@ -200,3 +205,17 @@ def test_reaper_passes_a_signal_on_and_records_it(janitor):
     seen = json.loads(out)
     assert seen["signal"] == signal.SIGHUP and seen["status"] == 128 + signal.SIGHUP
     assert seen["deaths"][0]["signal"] == "SIGHUP"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_pending_with_the_last_sigchld_is_recorded(signum):
+    # The child signals the reaper and exits at once; the wait starts only
+    # after it is a zombie, so the signal and its SIGCHLD are both pending when
+    # the first reap() finds no child left. Seen in CI as Ctrl-C at a terminal
+    # reaching reap-watch and its child together: reap-watch exited with the
+    # child's 3 instead of dying of SIGINT, the signal dropped with the mask.
+    seen = reap([["sh", "-c", f"kill -{signum.name[3:]} $PPID; exit 3"]], settle=True)
+    assert seen["status"] == 3 and seen["deaths"][0]["status"] == 3
+    assert seen["signal"] == signum
+    assert seen["mask_after"] == seen["mask_before"]

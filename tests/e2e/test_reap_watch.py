@@ -425,6 +425,6 @@ def test_ctrl_c_at_a_terminal_ends_the_child_and_reap_watch_dies_of_sigint(optio
         child.wait()
         text = child.before.decode()
         assert "got-int" in text and "(sh): exited 3" in text, text
-        assert child.signalstatus == signal.SIGINT and child.exitstatus is None
+        assert (child.signalstatus, child.exitstatus) == (signal.SIGINT, None), text
     finally:
         child.close(force=True)
