@@ -431,8 +431,8 @@ class Sender:
         pos = 0
         gone = False
         self._lock(fcntl.LOCK_SH, None)
-        stop_signals.arm()  # a stop signal interrupts a write blocked on a full pipe
         try:
+            stop_signals.arm()  # a stop signal interrupts a write blocked on a full pipe
             while pos < end:
                 if end - pos <= PIPE_BUF:
                     stop = end
