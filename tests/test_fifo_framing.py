@@ -6,7 +6,7 @@ import random
 import pytest
 
 from pyipc.errors import UsageError
-from pyipc.framing import (PIPE_BUF, FramingError, batches, check_framing, complete_end, finish, frame,
+from pyipc.framing import (PIPE_BUF, FramingError, batches, check_framing, complete_end, finish, frame, runs,
                            split)
 
 pytestmark = pytest.mark.timeout(20)
@@ -121,3 +121,37 @@ def test_c_helper_refuses_bad_ranges():
             count(*args)
     with pytest.raises(TypeError):
         count("text", 10, 0, 1)
+
+
+def _reader(data: bytes, rng: random.Random):
+    """read_into for runs(): hands data out in random-sized pieces."""
+    pos = 0
+
+    def read_into(room) -> int:
+        nonlocal pos
+        take = min(len(room), len(data) - pos, rng.choice([1, 7, 100, 4096, 70000]))
+        room[:take] = data[pos:pos + take]
+        pos += take
+        return take
+
+    return read_into
+
+
+@pytest.mark.parametrize("framing", ["line", "nul", "length"])
+def test_runs_yield_whole_messages_whatever_the_reads(framing):
+    rng = random.Random(5)
+    messages = [bytes([97 + i % 26]) * rng.choice([0, 1, 5, 300, 5000, 200_000]) for i in range(300)]
+    data = b"".join(frame(m, framing) for m in messages)
+    got = []
+    for buf, end in runs(_reader(data, rng), framing, readsize=1024):
+        assert complete_end(buf, framing, 0, end) == end  # whole messages only
+        got += split(bytes(buf[:end]), framing)
+    assert got == messages
+
+
+def test_runs_end_a_last_line_and_refuse_a_cut_length_frame():
+    rng = random.Random(6)
+    out = [bytes(buf[:end]) for buf, end in runs(_reader(b"a\nb\ntail", rng), "line", readsize=16)]
+    assert b"".join(out) == b"a\nb\ntail\n"
+    with pytest.raises(FramingError, match="ends inside"):
+        list(runs(_reader(frame(b"whole", "length") + b"\0\0\0\x09cut", rng), "length", readsize=16))
