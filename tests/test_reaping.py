@@ -72,8 +72,14 @@ def test_proc_info_reads_a_name_with_parentheses_and_spaces(in_tmp, janitor):
     odd = in_tmp / "a) b (c"
     odd.symlink_to("/bin/sleep")
     child = janitor.popen([str(odd), "30"])
-    info = wait_for(lambda: proc_info(child.pid) if proc_info(child.pid).name == "a) b (c" else None, 10, "exec")
-    assert info.ppid == os.getpid() and info.state in "RS"
+    # Wait for it to settle asleep in sleep(30): right after exec it may still
+    # be running, or briefly in D (seen once in CI), which is no parsing error.
+    def settled():
+        info = proc_info(child.pid)
+        return info if info.name == "a) b (c" and info.state == "S" else None
+
+    info = wait_for(settled, 10, "the renamed sleep to settle in state S")
+    assert info.ppid == os.getpid() and info.pgid == os.getpgid(child.pid)
 
 
 def test_proc_info_of_a_gone_process_is_none():
