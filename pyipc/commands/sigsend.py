@@ -37,6 +37,12 @@ target. A process group is gone when it has no member left but zombies.
 --escalate SIGNAL sends SIGNAL to the targets still there when DURATION runs
 out, then waits up to DURATION again.
 
+When a target is sigsend's own process group (0, or -PGID of that group), the
+signal reaches sigsend too: sigsend blocks it first, so that it lives to report
+and to wait. That group usually holds the shell or script that ran sigsend, so
+--wait on it waits for that shell as well (sigsend itself does not count), and
+ends in 124 unless the signal ends the shell too.
+
 -l lists every signal as NUMBER NAME, real-time signals included. -l N names
 signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
 -l NAME prints the number of a signal.
