@@ -61,6 +61,11 @@ class ReaderGone(PyipcError):
         self.delivered = delivered
 
 
+class StreamError(PyipcError):
+    """Reading stdin or writing stdout failed (not the FIFO): EBADF when it was
+    closed, EIO, ENOSPC... BrokenPipeError on stdout is left as it is."""
+
+
 class Interrupted(PyipcError):
     def __init__(self, signum: int):
         super().__init__(f"interrupted by signal {signum}")
@@ -399,7 +404,10 @@ class Sender:
 
         def read_into(room) -> int:
             nonlocal grown
-            got = stop.blocking(os.readv, in_fd, [room]) if stop else os.readv(in_fd, [room])
+            try:
+                got = stop.blocking(os.readv, in_fd, [room]) if stop else os.readv(in_fd, [room])
+            except OSError as exc:
+                raise StreamError(f"reading stdin: {exc.strerror}") from None
             if got == len(room) and not grown:
                 # A stream, not a few lines: a larger stdin pipe lets its
                 # writer run ahead instead of waking for each of our reads
@@ -641,6 +649,10 @@ def write_all(fd: int, data, stop: StopSignals | None = None) -> None:
         while view:
             written = stop.blocking(os.write, fd, view) if stop else os.write(fd, view)
             view = view[written:]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StreamError(f"write error: {exc.strerror}") from None
     finally:
         view.release()
 
@@ -662,10 +674,13 @@ def copy_out(fd: int, out_fd: int, waiter: Waiter, timeout: float | None = None)
         if use_splice:
             try:
                 moved = stop.blocking(os.splice, fd, out_fd, 1 << 20) if stop else os.splice(fd, out_fd, 1 << 20)
+            except BrokenPipeError:
+                raise
             except OSError as exc:
                 if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EBADF) or total:
-                    raise
-                use_splice = False  # a terminal, an O_APPEND file...: fall back
+                    # Reading a FIFO we hold fails with none of these: it is the output.
+                    raise StreamError(f"write error: {exc.strerror}") from None
+                use_splice = False  # a terminal, an O_APPEND file, a closed stdout...: read and write
                 continue
         else:
             buf = stop.blocking(os.read, fd, 1 << 17) if stop else os.read(fd, 1 << 17)

@@ -108,6 +108,7 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     command = typer.main.get_command(app)
     if sys.stdout is None:  # started with fd 1 closed: fail on output, as coreutils does
         sys.stdout = _ClosedStdout()
+    _hold_closed_std_fds()
     if usage:
         command.collect_usage_pieces = lambda ctx: [usage]
     code = failure_code
@@ -161,6 +162,22 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     # commands write through os.write or the flushed std streams, and register
     # no atexit work. (run() is a console-script entry point, never a library call.)
     os._exit(code)
+
+
+def _hold_closed_std_fds() -> None:
+    """Give each of fds 0, 1 and 2 that was closed at start-up an O_PATH
+    descriptor: reading or writing it still fails with EBADF, as on a closed
+    fd, but the next open() cannot take its number. Otherwise a FIFO opened
+    with stdout closed becomes fd 1, and mkfifo-cat would copy the FIFO into
+    itself, fifo-recv write its messages back into the FIFO."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open("/", os.O_PATH | os.O_CLOEXEC)  # the lowest free number: fd itself
+            if held != fd:
+                os.dup2(held, fd, inheritable=False)
+                os.close(held)
 
 
 class _ClosedStdout:

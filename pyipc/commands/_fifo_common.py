@@ -29,7 +29,7 @@ def fifo_session(path: str):
     """Catch SIGINT/SIGTERM/SIGHUP for the body (which must close its FIFO,
     removing one it created, before this exits); then die of the signal.
     Library errors become one line and their exit code."""
-    from ..fifo import Deadline, Interrupted, NoReader, NotAFifo, ReaderGone, StopSignals
+    from ..fifo import Deadline, Interrupted, NoReader, NotAFifo, ReaderGone, StopSignals, StreamError
     from ..framing import FramingError
 
     signum = None
@@ -43,7 +43,7 @@ def fifo_session(path: str):
                 signum = signal.SIGPIPE  # our stdout's reader went away: end as cat would
     except Deadline as exc:
         raise Die(str(exc), EXIT_TIMEOUT) from None
-    except (NotAFifo, NoReader, ReaderGone, FramingError) as exc:
+    except (NotAFifo, NoReader, ReaderGone, FramingError, StreamError) as exc:
         raise Die(str(exc), EXIT_FAILURE) from None
     except FileNotFoundError as exc:
         if exc.filename is not None and os.fsdecode(exc.filename) == path and exc.strerror == os.strerror(2):

@@ -54,3 +54,55 @@ def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, prog, kind):
     finally:
         if sock:
             sock.close()
+
+
+# -- closed standard streams -------------------------------------------------------
+# A std fd closed at start-up must stay closed for I/O (EBADF, named as stdin or
+# stdout, not as the FIFO) and must not be reused for the FIFO: opened as fd 1,
+# the FIFO would become mkfifo-cat's or fifo-recv's output.
+
+def _feed(fifo, data: bytes, timeout: float = 10.0) -> None:
+    """Open fifo for writing once a reader has it (non-blocking, with a deadline), write data."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except (OSError, FileNotFoundError):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no reader opened {fifo}")
+            time.sleep(0.005)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("prog", ["mkfifo-cat", "fifo-recv"])
+def test_closed_stdout_is_a_write_error_not_the_fifo(prog, in_tmp, janitor):
+    import subprocess
+
+    args = ["--once", "p"] if prog == "mkfifo-cat" else ["--create", "p"]
+    proc = janitor.popen(["bash", "-c", f'exec "$0" "$@" >&-', script(prog), *args],
+                         stderr=subprocess.PIPE, env=ENV)
+    _feed("p", b"hello\n")
+    assert proc.wait(10) == 1
+    assert proc.stderr.read().decode() == f"{prog}: write error: Bad file descriptor\n"
+    assert not os.path.exists("p")  # it made the FIFO, and removed it
+
+
+@pytest.mark.timeout(30)
+def test_fifo_send_with_stdin_closed_says_so_and_sends_nothing(in_tmp):
+    os.mkfifo("p")
+    reader = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run(["bash", "-c", 'exec "$0" "$@" <&-', script("fifo-send"), "p"], env=ENV)
+        assert result.returncode == 1
+        assert result.stderr.decode() == "fifo-send: reading stdin: Bad file descriptor\n"
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
+    assert os.path.exists("p")  # not ours to remove
