@@ -167,9 +167,9 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
 def _hold_closed_std_fds() -> None:
     """Give each of fds 0, 1 and 2 that was closed at start-up an O_PATH
     descriptor: reading or writing it still fails with EBADF, as on a closed
-    fd, but the next open() cannot take its number. Otherwise a FIFO opened
-    with stdout closed becomes fd 1, and mkfifo-cat would copy the FIFO into
-    itself, fifo-recv write its messages back into the FIFO."""
+    fd, but the next open() cannot take its number. Otherwise whatever is
+    opened next (the signal wakeup pipe, a FIFO) becomes fd 1 and is written
+    to as stdout, and its errors are reported under the wrong name."""
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)

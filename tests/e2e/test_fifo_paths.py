@@ -58,8 +58,8 @@ def test_refuses_what_is_not_a_fifo_and_leaves_it_alone(in_tmp, prog, kind):
 
 # -- closed standard streams -------------------------------------------------------
 # A std fd closed at start-up must stay closed for I/O (EBADF, named as stdin or
-# stdout, not as the FIFO) and must not be reused for the FIFO: opened as fd 1,
-# the FIFO would become mkfifo-cat's or fifo-recv's output.
+# stdout, not as the FIFO) and must not be reused by what is opened next (the
+# signal wakeup pipe took fd 1 before, and its EBADF was blamed on the FIFO).
 
 def _feed(fifo, data: bytes, timeout: float = 10.0) -> None:
     """Open fifo for writing once a reader has it (non-blocking, with a deadline), write data."""
