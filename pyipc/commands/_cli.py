@@ -53,9 +53,17 @@ class Die(Exception):
 def warn(prog: str, message: str) -> None:
     """One line on stderr. Names that were not valid UTF-8 (decoded with
     surrogateescape, as Python decodes argv) go out as their original bytes."""
-    line = f"{prog}: {message}\n"
+    _write_stderr(f"{prog}: {message}\n")
+
+
+def try_help(prog: str) -> None:
+    """The second line of a usage error, as coreutils writes it."""
+    _write_stderr(f"Try '{prog} --help' for more information.\n")
+
+
+def _write_stderr(line: str) -> None:
     try:
-        if sys.stderr is None:
+        if sys.stderr is None:  # started with fd 2 closed
             return
         sys.stderr.flush()
         buffer = getattr(sys.stderr, "buffer", None)
@@ -118,11 +126,11 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
             code = returned if isinstance(returned, int) else 0
         except click_exc.UsageError as exc:
             warn(prog, _usage_text(exc))
-            _try_help(prog)
+            try_help(prog)
             code = usage_code
         except UsageError as exc:
             warn(prog, str(exc))
-            _try_help(prog)
+            try_help(prog)
             code = usage_code
         except Die as exc:
             warn(prog, str(exc))
@@ -196,13 +204,6 @@ class _ClosedStdout:
         import errno
 
         raise OSError(errno.EBADF, "Bad file descriptor")
-
-
-def _try_help(prog: str) -> None:
-    try:
-        sys.stderr.write(f"Try '{prog} --help' for more information.\n")
-    except (OSError, ValueError):
-        pass
 
 
 def _usage_text(exc) -> str:

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, version_option, warn
 
 PROG = "alarm-wait"
 USAGE = "[OPTIONS] DURATION [-- COMMAND [ARG...]]"
@@ -189,6 +189,6 @@ def main() -> None:
     negative = _negative_duration(sys.argv[1:])
     if negative is not None:
         warn(PROG, f"invalid duration '{negative}': a duration cannot be negative")
-        sys.stderr.write(f"Try '{PROG} --help' for more information.\n")
+        try_help(PROG)
         sys.exit(EXIT_CANCELED)
     run(app, PROG, usage=USAGE, usage_code=EXIT_CANCELED, failure_code=EXIT_CANCELED)

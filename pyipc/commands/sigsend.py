@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
-from ._cli import Die, make_app, parse_or_usage, run, version_option, warn
+from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, warn
 
 PROG = "sigsend"
 USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
@@ -184,6 +184,6 @@ def main() -> None:
     if stray is not None:
         warn(PROG, f"no such option: {stray} (a signal is written without a dash: sigsend {stray[1:]} PID; "
                    f"a process group goes after --: sigsend SIGNAL -- {stray})")
-        sys.stderr.write(f"Try '{PROG} --help' for more information.\n")
+        try_help(PROG)
         sys.exit(EXIT_USAGE)
     run(app, PROG, usage=USAGE)

@@ -55,3 +55,18 @@ def test_huge_durations_are_clamped_not_internal_errors(janitor):
     result = run([script("sigsend"), "--wait", HUGE, "TERM", str(sleeper.pid)], env=ENV)
     assert result.returncode == 0, result.stderr
     assert sleeper.wait(10) == -15
+
+
+USAGE = {prog: 125 if prog == "alarm-wait" else 2 for prog in COMMANDS}
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_closed_stderr_keeps_the_exit_codes(prog):
+    # Python sets sys.stderr to None when fd 2 is closed: the error lines are
+    # lost, but the documented exit code must not become a silent 1.
+    cases = [(["--no-such-option"], USAGE[prog]), (["--version"], 0)]
+    # the two usage errors caught before typer parses anything
+    cases += {"sigsend": [(["-9", "1"], 2)], "alarm-wait": [(["-5"], 125)]}.get(prog, [])
+    for args, code in cases:
+        result = run(["bash", "-c", 'exec "$0" "$@" 2>&-', script(prog), *args], env=ENV)
+        assert result.returncode == code, (args, result.stdout)
