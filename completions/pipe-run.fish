@@ -6,7 +6,7 @@ complete -c pipe-run -s i -l input -r -F -d 'Read the first stage\'s stdin from 
 complete -c pipe-run -s o -l output -r -F -d 'Write the last stage\'s stdout to FILE, truncating it.'
 complete -c pipe-run -s a -l append -r -F -d 'Append the last stage\'s stdout to FILE.'
 complete -c pipe-run -l merge-stderr -d 'Send each stage\'s stderr into the pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours.'
-complete -c pipe-run -l timeout -x -d 'At DURATION (seconds, or with unit s/m/h/d) signal every stage and exit 124; 0 means no deadline.'
+complete -c pipe-run -l timeout -x -d 'At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and exit 124; 0 means no deadline.'
 complete -c pipe-run -s s -l signal -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'The signal sent at the deadline.'
 complete -c pipe-run -s k -l kill-after -x -d 'Send KILL this long after the deadline signal to the stages still running.'
 complete -c pipe-run -l report -x -a 'text json' -d 'After the run, report every stage (argv, pid, status, signal, wall time) to stderr.'

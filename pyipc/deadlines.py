@@ -22,8 +22,10 @@ __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "Deadlin
 
 ALARM, UNTIL, COUNT = "alarm", "until", "count"  # why a wait ended
 
-# Signals sent to alarm-wait that are passed on to the command (as coreutils timeout does).
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Signals sent to alarm-wait that are passed on to the command (coreutils timeout
+# catches these four too: left to its default, SIGQUIT would kill alarm-wait and
+# leave COMMAND, in its own process group, running).
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def _arm(seconds: float, interval: float = 0.0) -> None:
@@ -171,10 +173,10 @@ class Deadline:
                 self._send(signal.SIGKILL, "kill-after")
             if info is not None and info.si_signo != signal.SIGCHLD:
                 received = received or info.si_signo
-                # In the foreground, a Ctrl-C typed at the terminal (si_code > 0:
+                # In the foreground, a Ctrl-C or Ctrl-\ typed at the terminal (si_code > 0:
                 # from the kernel) already reached the command: pass on only
                 # what a process sent (kill, sigqueue).
-                if not (self.foreground and info.si_signo == signal.SIGINT and info.si_code > 0):
+                if not (self.foreground and info.si_signo in (signal.SIGINT, signal.SIGQUIT) and info.si_code > 0):
                     self._send(info.si_signo, "passing on")
 
     def _send(self, signum: int, why: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from .cmdline import split_command
 from .errors import SpawnError
-from .sigblock import BlockedSignals
+from .sigblock import BlockedSignals, not_ignored
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus, signal_name
 
@@ -140,7 +140,7 @@ class Pipeline:
         self.stdin, self.stdout = stdin, stdout
         self.merge_stderr, self.cycle, self.env = merge_stderr, cycle, env
         self.trace = trace
-        self.waited = (signal.SIGCHLD, *FORWARDED) if forward_signals else (signal.SIGCHLD,)
+        self.waited = (signal.SIGCHLD, *not_ignored(FORWARDED)) if forward_signals else (signal.SIGCHLD,)
         self.stages: list[StageResult] = []
         self.spawn_errors: list[SpawnError] = []
         # SIGCHLD is only taken over for the wait: drop a stale one at the end;
@@ -297,14 +297,17 @@ class Pipeline:
                 self.trace(f"waitpid({pid}) = {how}")
 
     def kill(self, signum: int, why: str = "") -> None:
-        """Send signum to every stage not yet reaped (an unreaped pid cannot be reused)."""
-        for pid in list(self._pending):
-            if self.trace:
-                self.trace(f"kill({pid}, {signal_name(signum)})" + (f"  ({why})" if why else ""))
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+        """Send signum to every stage not yet reaped (an unreaped pid cannot be
+        reused), then CONT, as coreutils timeout does: a stopped stage would
+        otherwise keep the signal pending, and the pipeline would never end."""
+        for sig in (signum, signal.SIGCONT) if signum not in (signal.SIGKILL, signal.SIGCONT) else (signum,):
+            for pid in list(self._pending):
+                if self.trace:
+                    self.trace(f"kill({pid}, {signal_name(sig)})" + (f"  ({why})" if why else ""))
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
 
     def close(self) -> None:
         """Restore the signal mask and SIGCHLD disposition changed by start()."""

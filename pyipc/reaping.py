@@ -24,7 +24,7 @@ from .durations import poll_ms
 from .errors import SpawnError
 from .procfs import ProcInfo, children_of, proc_info
 from .procfs import pids as all_pids
-from .sigblock import BlockedSignals
+from .sigblock import BlockedSignals, not_ignored
 from .spawn import spawn
 from .status import ExitStatus
 
@@ -36,6 +36,10 @@ __all__ = [
 # Passed on to the direct children (tini forwards all but a few; these are the
 # ones a user or a service manager sends to stop or poke a job).
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT)
+# Of those, the ones that mean "stop": they start --grace, and reap-watch dies of
+# the first once its children are gone. USR1/USR2 are pokes (reopen logs, dump
+# state): passed on, nothing more, so they do not change the exit status.
+ENDING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -163,7 +167,7 @@ class Reaper:
         self.on_death = on_death
         self.on_drained = on_drained or (lambda: None)
         self.group, self.wait_all, self.grace, self.subreaper = group, wait_all, grace, subreaper
-        self.waited = (signal.SIGCHLD, *FORWARDED)
+        self.waited = (signal.SIGCHLD, *not_ignored(FORWARDED))  # an ignored one stays ignored
         self.result = ReapResult(children=[None] * len(self.children))
         self._pending: dict[int, int] = {}  # pid -> index of a direct child not yet reaped
         # Everything taken over is dropped at the end if not consumed: it is
@@ -225,8 +229,7 @@ class Reaper:
                 else:
                     info = signal.sigtimedwait(self.waited, max(0.0, kill_at - time.monotonic()))
                 if info is not None and info.si_signo != signal.SIGCHLD:
-                    self._on_signal(info)
-                    if self.grace is not None and kill_at is None:
+                    if self._on_signal(info) and self.grace is not None and kill_at is None:
                         kill_at = time.monotonic() + self.grace
                 if kill_at is not None and not self.result.killed and time.monotonic() >= kill_at:
                     self.result.killed = True
@@ -243,14 +246,18 @@ class Reaper:
             return False
         return not self.wait_all or self._no_children
 
-    def _on_signal(self, info) -> None:
+    def _on_signal(self, info) -> bool:
+        """Pass a signal on; True if it is one that ends us (not a USR1/USR2 poke)."""
         signo = info.si_signo
-        self.result.received_signal = self.result.received_signal or signo
-        # si_code > 0: sent by the kernel (the tty driver, for Ctrl-C); without
-        # --group the children are in our foreground group and got it already.
-        if signo in (signal.SIGINT, signal.SIGQUIT) and info.si_code > 0 and not self.group:
-            return
-        self.kill(signo)
+        ending = signo in ENDING
+        if ending:
+            self.result.received_signal = self.result.received_signal or signo
+        # si_code > 0: sent by the kernel (the tty driver, for Ctrl-C). Every
+        # process of our (foreground) group got it already: the direct
+        # children without --group, and adopted processes still in it.
+        from_tty = signo in (signal.SIGINT, signal.SIGQUIT) and info.si_code > 0
+        self.kill(signo, skip_group=os.getpgrp() if from_tty else None)
+        return ending
 
     def _targets(self) -> list[tuple[int, bool]]:
         """(id, is_group) of whatever a forwarded signal should reach now."""
@@ -261,10 +268,13 @@ class Reaper:
             targets += [(pid, False) for pid in children_of(me) if pid not in direct]
         return targets
 
-    def kill(self, signum: int) -> None:
-        """Send signum to the direct children still running (or their groups)."""
+    def kill(self, signum: int, skip_group: int | None = None) -> None:
+        """Send signum to the direct children still running (or their groups),
+        and with wait_all to the adopted processes; none in skip_group."""
         for target, is_group in self._targets():
             try:
+                if skip_group is not None and (target if is_group else os.getpgid(target)) == skip_group:
+                    continue
                 if is_group:
                     os.killpg(target, signum)
                 else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterable
 
-__all__ = ["BlockedSignals"]
+__all__ = ["BlockedSignals", "not_ignored"]
 
 
 class BlockedSignals:
@@ -47,3 +47,12 @@ class BlockedSignals:
 
     def __exit__(self, *exc_info) -> None:
         self.restore()
+
+
+def not_ignored(signals: Iterable[int]) -> tuple[int, ...]:
+    """The signals whose action is not SIG_IGN right now. A supervisor started
+    with a signal ignored (nohup, a background job of a non-interactive shell)
+    leaves it ignored: its children inherit that, and a shell in its place
+    would not end by it either. Blocking it instead would queue it (a blocked
+    signal is never discarded), and it would be acted on."""
+    return tuple(s for s in signals if signal.getsignal(s) != signal.SIG_IGN)

@@ -32,11 +32,11 @@ every INTERVAL and each expiry prints a line tick N, numbered from 1, until
 With COMMAND, alarm-wait behaves as coreutils timeout does. COMMAND runs in
 its own process group (unless --foreground); at the deadline the whole group
 gets --signal (TERM by default, followed by CONT), and KILL --kill-after
-later if COMMAND is still running. SIGTERM, SIGINT and SIGHUP sent to
-alarm-wait are passed on to the command's group, so Ctrl-C at a terminal
-stops it as well. DURATION 0 means no deadline. Options of alarm-wait come
-before DURATION; everything after DURATION (and after an optional --) is the
-command and its own options.
+later if COMMAND is still running. SIGTERM, SIGINT, SIGHUP and SIGQUIT sent
+to alarm-wait are passed on to the command's group (each followed by CONT), so
+Ctrl-C or Ctrl-\\ at a terminal stops it as well. DURATION 0 means no
+deadline. Options of alarm-wait come before DURATION; everything after
+DURATION (and after an optional --) is the command and its own options.
 
 Every wait is done with the signals blocked and sigwaitinfo/sigtimedwait: a
 signal that comes before the wait stays pending instead of being lost (the

@@ -37,8 +37,10 @@ rightmost failing stage's. A stage killed by signal N counts as 128+N.
 The stages stay in pipe-run's process group, so Ctrl-C at a terminal reaches
 them all; pipe-run waits for every stage, then dies of SIGINT itself, so that a
 calling shell loop stops too. SIGTERM and SIGHUP sent to pipe-run, and a SIGINT
-sent by another process, are passed on to every stage, and pipe-run then ends
-by the same signal. No stage outlives pipe-run.
+sent by another process, are passed on to every stage (each followed by CONT,
+as the deadline's signal is), and pipe-run then ends by the same signal; one
+that was ignored when pipe-run started (nohup, a background job) stays ignored.
+No stage outlives pipe-run.
 
 --trace prints every pipe(), fork(), dup2(), close(), execve(), kill() and
 waitpid() as it happens, with pids and fd numbers: a way to watch a pipeline
@@ -96,7 +98,7 @@ def pipe_run(
     output_file: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the last stage's stdout to FILE, truncating it."),
     append_file: Optional[str] = typer.Option(None, "-a", "--append", metavar="FILE", help="Append the last stage's stdout to FILE."),
     merge_stderr: bool = typer.Option(False, "--merge-stderr", help="Send each stage's stderr into the pipe with its stdout (bash's |&); the last stage's stderr stays ours."),
-    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal every stage and exit 124; 0 means no deadline."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and exit 124; 0 means no deadline."),
     timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="The signal sent at the deadline."),
     kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to the stages still running."),
     report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, wall time) to stderr."),

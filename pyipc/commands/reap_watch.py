@@ -37,10 +37,13 @@ are left to run. With --wait-all it waits for every adopted process too.
 
 SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 and SIGQUIT sent to reap-watch are
 passed on to the direct children (with --group, to each one's process group;
-with --wait-all, also to the adopted processes). A Ctrl-C typed at the
-terminal already reached the children, and is not sent twice. --grace sends
-KILL to whatever is left that long after the first such signal. Once its
-children are gone, reap-watch dies of the signal it received.
+with --wait-all, also to the adopted processes). A Ctrl-C or Ctrl-\\ typed at
+the terminal already reached every process of reap-watch's group, and is sent
+only to those outside it. --grace sends KILL to whatever is left that long
+after the first SIGTERM, SIGINT, SIGHUP or SIGQUIT; once its children are
+gone, reap-watch dies of that signal. SIGUSR1 and SIGUSR2 are only passed on:
+they do not change reap-watch's exit status. A signal that was ignored when
+reap-watch started (nohup, a background job) stays ignored.
 
 --pid watches processes that are not its children, through pidfds, and
 reports each one's end as it happens. Only a parent can wait for an exit
@@ -58,7 +61,7 @@ death).
         ("124", "With --pid: the --timeout ran out before every watched process ended."),
         ("126", "The first failing COMMAND was found but could not be executed."),
         ("127", "The first failing COMMAND was not found."),
-        ("128+N", "The first failing COMMAND was killed by signal N. When reap-watch itself is stopped by one of the forwarded signals, it dies of that signal once its children are gone."),
+        ("128+N", "The first failing COMMAND was killed by signal N. When reap-watch itself gets SIGTERM, SIGINT, SIGHUP or SIGQUIT, it dies of that signal once its children are gone."),
         ("other", "The exit status of the first COMMAND, in command-line order, that did not exit 0."),
     ],
     "examples": [

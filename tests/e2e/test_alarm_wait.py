@@ -178,8 +178,10 @@ def test_nothing_outlives_kill_after(in_tmp):
         proc.stdout.close()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_term_int_hup_are_passed_on_to_the_command(signum, janitor, in_tmp):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT])
+def test_term_int_hup_quit_are_passed_on_to_the_command(signum, janitor, in_tmp):
+    # SIGQUIT too, as coreutils timeout does: left to its default action it
+    # killed alarm-wait and left the command running in its own group.
     proc = janitor.popen([ALARM_WAIT, "30", "--", "sh", "-c", "echo READY; exec sleep 60"], stdout=subprocess.PIPE)
     assert proc.stdout.readline() == b"READY\n"
     child = descendants_of(proc.pid)[0]

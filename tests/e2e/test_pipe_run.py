@@ -181,6 +181,27 @@ def test_timeout_stops_every_stage_with_124(in_tmp):
     assert not any(alive(s["pid"]) for s in report["stages"])
 
 
+def test_timeout_ends_a_stopped_stage_too(janitor):
+    # The deadline's TERM is followed by CONT (as coreutils timeout does): a
+    # stopped stage would keep the TERM pending, and pipe-run would wait forever.
+    proc = janitor.popen([PIPE_RUN, "--timeout", "0.5", "sleep 30", "cat"])
+    kids = sleeping_children(proc.pid, 1)
+    sleeper = [k for k in kids if proc_stat(k)[0] == "sleep"][0]
+    os.kill(sleeper, signal.SIGSTOP)
+    wait_for(lambda: proc_stat(sleeper)[1] == "T", 10, "the stage stopped")
+    assert proc.wait(timeout=20) == 124
+    assert not alive(sleeper)
+
+
+def test_a_signal_ignored_at_start_does_not_end_pipe_run(janitor):
+    # nohup: HUP ignored, in pipe-run and (inherited) in its stages. pipe-run
+    # used to block it, take it, and die of it after the stages ended 0.
+    proc = janitor.popen([PIPE_RUN, "sleep 0.5", "cat"], preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    sleeping_children(proc.pid, 1)
+    os.kill(proc.pid, signal.SIGHUP)
+    assert proc.wait(timeout=20) == 0
+
+
 def test_timeout_signal_and_kill_after():
     result = pipe_run("--timeout", "0.2", "-s", "INT", "--report", "json", "sleep 30")
     assert result.returncode == 124 and json.loads(result.stderr)["stages"][0]["signal"] == "SIGINT"

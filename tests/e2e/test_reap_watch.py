@@ -218,14 +218,28 @@ def test_group_and_grace_kill_a_whole_group_that_ignores_term(in_tmp, janitor):
 
 
 @pytest.mark.timeout(30)
-def test_usr1_is_passed_on_and_reap_watch_dies_of_it(in_tmp, janitor):
-    job = "sh -c 'trap \"echo got-usr1 > marker; exit 0\" USR1; echo READY; while :; do sleep 0.05; done'"
-    proc = janitor.popen([REAP_WATCH, job], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def test_usr1_is_passed_on_and_does_not_change_the_status(in_tmp, janitor):
+    # A poke (reopen logs, dump state): the child handles it and exits 5; the
+    # status is the child's, as tini gives it, not death by SIGUSR1.
+    job = "sh -c 'trap \"echo got-usr1 > marker; exit 5\" USR1; echo READY; while :; do sleep 0.05; done'"
+    proc = janitor.popen([REAP_WATCH, "--grace", "0.01", job], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"READY\n"
     proc.send_signal(signal.SIGUSR1)
-    proc.communicate(timeout=20)
-    assert proc.returncode == -signal.SIGUSR1
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 5, err
     assert (in_tmp / "marker").read_text() == "got-usr1\n"
+    assert b"exited 5" in err  # and not KILLed by --grace, which only a stop signal starts
+
+
+def test_a_signal_ignored_at_start_stays_ignored(janitor):
+    # nohup: HUP ignored. The child inherits that and ends normally; a shell
+    # would not end by the HUP either, and neither does reap-watch.
+    proc = janitor.popen(["bash", "-c", f"trap '' HUP; exec {REAP_WATCH} 'sh -c \"echo READY; sleep 0.5\"'"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"READY\n"
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
 
 
 # -- --pid ---------------------------------------------------------------------------
