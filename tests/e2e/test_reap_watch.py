@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, proc_stat, run, script, shell_status, wait_for
+from conftest import PYTHON, proc_stat, proc_status, run, script, shell_status, wait_for
 
 REAP_WATCH = script("reap-watch")
 
@@ -419,6 +419,36 @@ def test_wait_all_passes_a_signal_on_to_adopted_processes_too(in_tmp, janitor):
     assert shell_status(proc.wait(timeout=20)) == 143
     deaths = {d["pid"]: d for d in json_lines((in_tmp / "deaths.jsonl").read_text())}
     assert deaths[orphan]["adopted"] and deaths[orphan]["signal"] == "SIGTERM"
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_reaches_an_adopted_process_outside_the_terminals_group(in_tmp, janitor):
+    # --wait-all: an orphan in a session of its own was adopted; the terminal's
+    # SIGINT reached only reap-watch's group, so reap-watch must pass it on to
+    # the orphan (it skipped every target before, and waited for the orphan).
+    import pexpect
+
+    # (a & job of sh starts with SIGINT ignored: the orphan sets it back)
+    orphan_code = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(30)"
+    job = f"sh -c '(setsid {PYTHON} -c \"{orphan_code}\" & echo $! > orphan.pid); echo READY; exec sleep 30'"
+    child = pexpect.spawn(REAP_WATCH, ["--wait-all", job], timeout=15)
+    janitor.track(child.pid)
+    try:
+        child.expect("READY")
+        orphan = int(wait_for(lambda: (in_tmp / "orphan.pid").read_text().strip(), 10, "orphan.pid"))
+        janitor.track(orphan)
+        wait_for(lambda: proc_stat(orphan) and proc_stat(orphan)[2] == child.pid, 10, "the orphan adopted")
+        sigint_bit = 1 << (signal.SIGINT - 1)
+        wait_for(lambda: not int(proc_status(orphan).get("SigIgn", "0"), 16) & sigint_bit, 10,
+                 "the orphan to take SIGINT back")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        child.wait()
+        text = child.before.decode()
+        assert (child.signalstatus, child.exitstatus) == (signal.SIGINT, None), text
+        assert f"pid {orphan} (" in text and text.count("killed by SIGINT") == 2, text
+    finally:
+        child.close(force=True)
 
 
 @pytest.mark.timeout(30)
