@@ -42,8 +42,9 @@ class SpawnError(PyipcError, OSError):
 
     @property
     def exit_status(self):
-        """Shell-style status a shell would give this failure: 127 or 126."""
-        if self.exec_reached and self.errno in (_errno.ENOENT, _errno.ENOTDIR):
+        """Shell-style status a shell would give this failure: 127 or 126
+        (bash and coreutils timeout give 126 for ENOTDIR: /etc/passwd/x)."""
+        if self.exec_reached and self.errno == _errno.ENOENT:
             return EXIT_ENOENT
         return EXIT_CANNOT_INVOKE
 

@@ -212,7 +212,7 @@ def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, 
             if err == errno.EACCES:
                 saw_eacces = saw_eacces or path
                 continue
-            if err in _TRY_NEXT:
+            if err in _TRY_NEXT and "/" not in argv[0]:  # a path names one file: its error is final
                 continue
             failed_errno, failed_name = err, path
             break

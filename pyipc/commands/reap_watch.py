@@ -122,13 +122,20 @@ def reap_watch(
     if (wait_all or group or grace is not None) and not commands:
         raise UsageError("--wait-all, --group and --grace need a COMMAND")
     for pid in pids or ():
-        if pid <= 0:
+        if not 0 < pid <= 2**31 - 1:  # pid_t: beyond it pidfd_open overflows
             raise UsageError(f"--pid: invalid process id '{pid}'")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace_s = parse_or_usage(parse_duration, grace, "--grace") if grace is not None else None
     argvs = [split_command(line) for line in commands or ()]
     if zombies:
         return _zombies(json_lines)
+    for pid in pids or ():  # before -o truncates anything: a run that cannot start leaves it alone
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            raise Die(f"--pid {pid}: no such process") from None
+        except PermissionError:
+            pass  # it exists; pidfd_open does not need the right to signal it
     out_fd = _open_output(output) if output is not None else 2
     try:
         report = _Reporter(out_fd, json_lines)
@@ -202,8 +209,11 @@ class _Reporter:
         error = getattr(end, "error", None)
         if error is not None:
             self.flush()  # keep the order of what is already reported
-            warn(PROG, f"{error.filename}: {error.reason}")
+            message = f"{error.filename}: {error.reason}"
+            warn(PROG, message)  # on stderr in any case: the user should see it
             if not self.json_lines:
+                if self.fd != 2:  # and in the -o report, which lists every COMMAND
+                    self.lines.append(f"{PROG}: {message}")
                 return
         self.lines.append(self.dumps(end.as_dict()) if self.json_lines else _describe(end))
 

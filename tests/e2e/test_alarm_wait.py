@@ -109,6 +109,8 @@ def test_every_into_a_closed_pipe_ends_like_yes(in_tmp):
     (["--bogus", "1", "true"], 125),
     ([], 125),
     (["1", "/"], 126),
+    (["1", "/etc/passwd/x"], 126),  # ENOTDIR: coreutils timeout and bash say 126 too
+    (["1", "/no-such-dir-pyipc/x"], 127),
     (["1", "--", "no-such-command-pyipc"], 127),
 ])
 def test_exit_status_like_coreutils_timeout(args, status, in_tmp):

@@ -102,6 +102,8 @@ def test_not_executable_126(in_tmp):
     assert_one_line_error(pipe_run("true", str(in_tmp)), 126, str(in_tmp), "Is a directory")
     (in_tmp / "plain").write_text("x")
     assert_one_line_error(pipe_run("true", "./plain"), 126, "./plain", "Permission denied")
+    # a path through a file (ENOTDIR) is final: 126, as bash says, not a PATH miss
+    assert_one_line_error(pipe_run("true", "./plain/x"), 126, "./plain/x", "Not a directory")
 
 
 def test_killed_stage_gives_128_plus_n():

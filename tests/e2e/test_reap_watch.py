@@ -391,6 +391,7 @@ def test_not_found_127_not_executable_126_while_the_others_still_run(in_tmp):
     (["--grace", "soon", "true"], "--grace: invalid duration 'soon'"),
     (["--timeout", "1", "true"], "--timeout works with --pid only"),
     (["--pid", "0"], "--pid: invalid process id '0'"),
+    (["--pid", "99999999999"], "--pid: invalid process id '99999999999'"),  # was an internal OverflowError
     (["--pid", "abc"], "'abc'"),
     (["--zombies", "true"], "cannot be used together"),
     (["--wait-all", "--zombies"], "need a COMMAND"),
@@ -400,6 +401,24 @@ def test_usage_errors_give_2_and_one_line(args, needle, in_tmp):
 
 
 @pytest.mark.timeout(20)
+def test_a_pid_that_does_not_exist_leaves_the_output_file_alone(in_tmp):
+    (in_tmp / "keep.txt").write_text("keep\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid names no process (until reused, which takes a long while)
+    result = reap_watch("-o", "keep.txt", "--pid", str(dead.pid))
+    assert_one_line_error(result, 1, f"--pid {dead.pid}: no such process")
+    assert (in_tmp / "keep.txt").read_text() == "keep\n"  # was truncated to nothing
+
+
+def test_the_output_file_names_a_command_that_could_not_start(in_tmp):
+    result = reap_watch("-o", "report.txt", "no-such-command-pyipc", "true")
+    assert result.returncode == 127
+    assert result.stderr.decode() == "reap-watch: no-such-command-pyipc: command not found\n"
+    lines = (in_tmp / "report.txt").read_text().splitlines()
+    assert lines[0] == "reap-watch: no-such-command-pyipc: command not found"  # was only on stderr
+    assert "(true): exited 0" in lines[1] and len(lines) == 2
+
+
 def test_output_that_cannot_be_opened_gives_1_and_starts_nothing(in_tmp):
     result = reap_watch("-o", "no/such/dir/out", "sh -c 'echo ran > marker'")
     assert_one_line_error(result, 1, "cannot open 'no/such/dir/out'")
