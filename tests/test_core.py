@@ -62,8 +62,30 @@ def test_split_command_is_sh_like_without_expansion(line, argv):
     assert split_command(line) == argv
 
 
+@pytest.mark.parametrize("line", [
+    'printf [%s] "a\\$b" "x\\`y"',          # inside "...": backslash before $ ` is removed
+    'printf [%s] "a\\nb" "c\\\\d" "e\\"f"',  # ... before other characters it stays
+    "printf [%s] a\\\nb",                   # backslash-newline joins lines
+    'printf [%s] "a\\\nb"',                 # inside "..." too
+    "printf [%s] 'a\\b' 'c\\'",             # '...' keeps every backslash
+    "printf [%s] a\\ b \\'c\\' \\\"d",       # outside quotes a backslash escapes anything
+    "printf [%s] '' \"\" x''y\"\"z",            # empty quotes make words and join words
+    "printf [%s]\ta\t\tb",                     # tabs separate words (a newline does too, where sh ends the command)
+])
+def test_split_command_agrees_with_sh(line):
+    # The oracle is sh itself, printing each word in brackets (no $ or ` is
+    # left unescaped in these lines, so sh expands nothing).
+    import subprocess
+
+    expected = subprocess.run(["sh", "-c", line], capture_output=True, check=True).stdout.decode()
+    argv = split_command(line)
+    assert argv[:2] == ["printf", "[%s]"]
+    assert "".join(f"[{word}]" for word in argv[2:]) == expected
+
+
 @pytest.mark.parametrize("line, message", [("", "empty command"), ("   ", "empty command"),
-                                           ("echo 'a", "no closing quotation"), ("echo \\", "no escaped character")])
+                                           ("echo 'a", "no closing quotation"), ('echo "a\\"', "no closing quotation"),
+                                           ("echo \\", "no escaped character")])
 def test_split_command_refuses_bad_lines(line, message):
     with pytest.raises(UsageError, match=message):
         split_command(line)
