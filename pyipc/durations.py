@@ -21,7 +21,7 @@ def parse_duration(text: str) -> float:
     unit = spec[-1:] if spec[-1:] in ("s", "m", "h", "d") else ""
     number = spec[: len(spec) - len(unit)]
     # float() alone would also take 'inf', 'nan', '1e3', '_1': refuse those shapes.
-    if not number or not all(c.isdigit() or c == "." for c in number) or number.count(".") > 1 or number == ".":
+    if not number or not all(c in "0123456789." for c in number) or number.count(".") > 1 or number == ".":
         raise UsageError(f"invalid duration '{text}'")
     value = float(number) * _UNITS[unit]
     if not math.isfinite(value):

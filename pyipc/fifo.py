@@ -108,6 +108,10 @@ class StopSignals:
         self._old_wakeup = -1
 
     def __enter__(self) -> "StopSignals":
+        from .sigblock import not_ignored
+
+        # nohup, a background job: a signal ignored at start stays ignored
+        self.signums = not_ignored(self.signums)
         self.fd, self._write_fd = os.pipe()
         os.set_blocking(self.fd, False)
         os.set_blocking(self._write_fd, False)
@@ -236,8 +240,9 @@ class Fifo:
     """An open FIFO. Closing it removes the FIFO if this process created it
     (unless keep), and only if the path still names that same FIFO."""
 
-    def __init__(self, fd: int, path, created: tuple[int, int] | None, keep: bool):
+    def __init__(self, fd: int, path, created: tuple[int, int] | None, keep: bool, pin: int = -1):
         self.fd, self.path, self.created, self.keep = fd, path, created, keep
+        self._pin = pin  # an O_PATH fd on the FIFO we created, while we hold no other
 
     def __enter__(self) -> "Fifo":
         return self
@@ -252,6 +257,9 @@ class Fifo:
         if self.created and not self.keep:
             remove_if_same(self.path, self.created)
             self.created = None
+        if self._pin >= 0:
+            os.close(self._pin)
+            self._pin = -1
 
 
 def remove_if_same(path, identity: tuple[int, int]) -> bool:
@@ -302,13 +310,19 @@ def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | 
     A receiver keeps this very fd: closing it and opening again would let a
     writer that came in between write into a pipe that nobody reads, and its
     message would be dropped when the last fd closed."""
+    old_umask = os.umask(0)  # exactly 0600: a umask of 0277 would leave us unable to open it
     try:
         os.mkfifo(path, 0o600)
     except FileExistsError:
         return None, None
+    finally:
+        os.umask(old_umask)
+    made = os.lstat(path)
     try:
         fd = _open_checked(path, flags)
     except (OSError, NotAFifo):
+        if remove_if_same(path, (made.st_dev, made.st_ino)):
+            raise  # ours, and we cannot open it (a default ACL...): removed, and said
         return None, None  # replaced at once by someone else: it is not ours
     try:
         info = os.fstat(fd)
@@ -328,14 +342,19 @@ def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, kee
     after timeout. Missing path: FileNotFoundError unless create. Anything but
     a FIFO: NotAFifo, untouched."""
     waiter = waiter or Waiter(None)
-    created, fd = None, None
+    created, fd, pin = None, None, -1
     flags = os.O_RDWR if access == "rw" else os.O_RDONLY
     if not _check_path(path):
         if not create:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fsdecode(path))
         fd, created = _create(path, mode, flags)
         if access == "w" and fd is not None:
-            os.close(fd)  # it was only for fchmod: a writer must not count itself as a reader
+            # That fd was only for fchmod: a writer must not count itself as a
+            # reader. An O_PATH fd keeps the inode alive instead: with no fd on
+            # it, a FIFO removed and made again by someone else can get the same
+            # inode number, and remove_if_same would take it for ours.
+            pin = os.open(f"/proc/self/fd/{fd}", os.O_PATH | os.O_CLOEXEC)
+            os.close(fd)
             fd = None
     try:
         if fd is None:
@@ -347,8 +366,10 @@ def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, kee
     except BaseException:
         if created and not keep:
             remove_if_same(path, created)
+        if pin >= 0:
+            os.close(pin)
         raise
-    return Fifo(fd, path, created, keep)
+    return Fifo(fd, path, created, keep, pin)
 
 
 def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Waiter) -> int:
@@ -539,7 +560,22 @@ class Sender:
             if pause is None:
                 raise Deadline(f"the reader took nothing for {seconds_text(self.timeout)}; nothing of the next message was written")
         pos = 0
-        while pos < size:
+        if used + need <= pages:
+            # The pipe can take it all: write it in one go, with no poll between
+            # the pieces, so that neither a deadline nor a stop signal cuts it
+            # (a signal now is only noted, and acted on once it is whole).
+            # Non-blocking, in case a writer that takes no lock filled the pipe
+            # meanwhile: then, and only then, wait as below.
+            os.set_blocking(self.fd, False)
+            try:
+                while pos < size:
+                    try:
+                        pos += os.write(self.fd, data[pos:pos + PIPE_BUF])
+                    except BlockingIOError:
+                        break
+            finally:
+                os.set_blocking(self.fd, True)
+        while pos < size:  # larger than the largest pipe: it goes as the reader drains
             self._wait_writable(deadline, partial=pos > 0)
             pos += os.write(self.fd, data[pos:pos + PIPE_BUF])
 

@@ -97,7 +97,7 @@ def finish(rest: bytes, framing: str) -> bytes:
         return b""
     term = TERMINATORS.get(framing)
     if term is None:
-        raise FramingError(f"the input ends inside a message ({len(rest)} bytes of an incomplete length frame); nothing of it was sent")
+        raise FramingError(f"the input ends inside a message ({len(rest)} bytes of an incomplete length frame), which was dropped")
     return bytes(rest) + term
 
 

@@ -96,7 +96,8 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["-1", "inf", "nan", "1e3", "", "s", "1x", ".", "1..2", "1 m"])
+@pytest.mark.parametrize("text", ["-1", "inf", "nan", "1e3", "", "s", "1x", ".", "1..2", "1 m",
+                                  "\u00b2", "\u0663"])  # ² was an internal error, Arabic-Indic 3 was taken as 3
 def test_bad_durations(text):
     with pytest.raises(UsageError, match="invalid duration"):
         parse_duration(text)

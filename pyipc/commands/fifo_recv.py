@@ -33,6 +33,8 @@ does no per-message work unless --json asks for it.
 
 --timeout covers the wait for the first writer and then for each next message:
 when it runs out, fifo-recv exits 124, having printed only whole messages.
+SIGINT, SIGTERM and SIGHUP end it the same way; one that was ignored when it
+started (nohup) stays ignored.
 
 PATH is opened without following symlinks and checked before use: anything but
 a FIFO is refused and left as it is; a missing PATH is an error unless

@@ -36,8 +36,11 @@ bigger than the pipe), so that a deadline never leaves half of it behind.
 
 --timeout covers the wait for a reader, for the lock, and for each write: when
 it runs out, fifo-send exits 124 and no part of a message has been written.
-The one exception: a message too large for the largest pipe, whose reader stops
-in its middle for longer than --timeout, is cut (the error says so).
+SIGINT, SIGTERM and SIGHUP end fifo-send between messages, never inside one
+(one that was ignored when it started, as under nohup, stays ignored). The one
+exception: a message too large for the largest pipe is written as the reader
+drains it, and a reader that stops in its middle for longer than --timeout, or
+a stop signal then, cuts it (the error says so).
 
 PATH is opened without following symlinks and checked before use: anything but
 a FIFO is refused and left as it is; a missing PATH is an error unless

@@ -30,7 +30,8 @@ PATH is opened without following symlinks and checked before use: a regular
 file, a directory, a symlink, a socket or a device at PATH is refused and left
 exactly as it is. A FIFO that mkfifo-cat created is removed when it ends, on
 SIGINT, SIGTERM and SIGHUP too (then mkfifo-cat dies of that signal), unless
---keep; a path that no longer names the FIFO it created is never removed.
+--keep; a path that no longer names the FIFO it created is never removed. A
+signal that was ignored when mkfifo-cat started (nohup) stays ignored.
 """,
     "exit_status": [
         ("0", "With --once: the first writer(s) closed and everything was copied."),

@@ -5,10 +5,12 @@ import random
 import signal
 import stat
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ENV, proc_stat, run, script, wait_for
+from conftest import ENV, ROOT, proc_stat, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -277,3 +279,55 @@ def test_sigterm_while_blocked_on_a_full_fifo_leaves_only_whole_lines(in_tmp, ja
         assert lines == [b"%07d" % i for i in range(len(lines))]
     finally:
         os.close(hold)
+
+
+@pytest.mark.timeout(30)
+def test_create_never_removes_a_fifo_someone_else_made_in_its_place(in_tmp, janitor):
+    # fifo-send made q and waits for a reader; someone removes q and makes their
+    # own q. With no fd on its inode, the inode number could be reused for the
+    # new q (it was, 3 times out of 3 on ext4), and fifo-send removed it at exit.
+    sender = janitor.popen([FIFO_SEND, "--create", "--timeout", "1", "q", "hello"], stderr=subprocess.PIPE, env=ENV)
+    wait_for(lambda: os.path.exists("q"), 10, "fifo-send to make q")
+    os.unlink("q")
+    os.mkfifo("q", 0o644)
+    theirs = os.lstat("q")
+    assert sender.wait(20) == 124
+    assert os.lstat("q").st_ino == theirs.st_ino  # still there, untouched
+
+
+def test_a_stop_signal_never_cuts_a_large_message_that_fits_the_pipe(in_tmp):
+    # The SIGTERM comes right after the first 4 KiB piece of a 900 KB message
+    # (os.write is wrapped to send it). The message must still go out whole;
+    # the signal is kept for later. Before, the poll between pieces saw it and
+    # the message was cut, garbling what the next sender wrote after it.
+    helper = textwrap.dedent("""
+        import os, signal, sys
+        sys.path.insert(0, sys.argv[1])
+        from pyipc import fifo
+        from pyipc.framing import frame
+        r, w = os.pipe()
+        fifo.grow_pipe(w, 1 << 20)
+        real_write, pieces = os.write, []
+        def write(fd, data):
+            if fd == w:
+                pieces.append(len(data))
+                if len(pieces) == 1:
+                    os.kill(os.getpid(), signal.SIGTERM)
+            return real_write(fd, data)
+        os.write = write
+        message = frame(b"A" * 900_000, "length")
+        with fifo.StopSignals() as stop:
+            sender = fifo.Sender(w, "length", fifo.Waiter(stop))
+            try:
+                sender.send_framed(message)
+                outcome = "sent"
+            except fifo.Interrupted:
+                outcome = "interrupted"
+            pending = stop._pending
+        os.close(w)
+        got = b"".join(iter(lambda: os.read(r, 1 << 20), b""))
+        print(outcome, len(got) == len(message) and got == message, pending)
+    """)
+    result = run([sys.executable, "-c", helper, str(ROOT)], env=ENV)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == ["sent", "True", str(int(signal.SIGTERM))]

@@ -165,3 +165,19 @@ def test_stdout_that_splice_refuses_falls_back_to_read_and_write(in_tmp, janitor
     assert run([FIFO_SEND, "p", "new1", "new2"], env=ENV).returncode == 0
     assert proc.wait(10) == 0
     assert (in_tmp / "log").read_bytes() == b"old\nnew1\nnew2\n"
+
+
+@pytest.mark.timeout(30)
+def test_a_signal_ignored_at_start_stays_ignored(in_tmp, janitor):
+    # nohup mkfifo-cat: the terminal closing (SIGHUP) must not end the server;
+    # it used to install its handler over the ignored SIGHUP and die of it.
+    proc = janitor.popen(["bash", "-c", f"trap '' HUP; exec {MKFIFO_CAT} q"], stdout=subprocess.PIPE, env=ENV)
+    wait_for(lambda: os.path.exists("q") and holds_open(proc.pid, str(in_tmp / "q")), 10, "mkfifo-cat serving q")
+    proc.send_signal(signal.SIGHUP)
+    fd = os.open("q", os.O_WRONLY)
+    os.write(fd, b"still here\n")
+    os.close(fd)
+    assert proc.stdout.readline() == b"still here\n"  # it was not ended by the HUP
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == -signal.SIGTERM
+    assert not os.path.exists("q")
