@@ -136,3 +136,37 @@ def test_receiver_deadline_without_writer(in_tmp):
     with open_fifo("p", "r") as reader:
         with pytest.raises(Deadline, match="no writer came"):
             list(Receiver(reader.fd, "line", Waiter(None), timeout=0.2).blocks())
+
+
+@pytest.mark.timeout(30)
+def test_create_is_0600_and_cleaned_up_whatever_the_umask():
+    # As a user who is not root (root opens a FIFO of mode 000 all the same):
+    # with umask 0777, mkfifo(0600) used to make a FIFO of mode 000 that its
+    # maker could not open; the open failed, and the FIFO was left behind.
+    import shutil
+    import subprocess
+    import tempfile
+
+    from conftest import ROOT
+
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists("/usr/bin/python3"):
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as nobody")
+    work = tempfile.mkdtemp(prefix="pyipc-umask.", dir="/tmp")
+    try:
+        # a copy of the package that nobody can read (the checkout may be under /root)
+        shutil.copytree(ROOT / "pyipc", os.path.join(work, "pyipc"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        for top, dirs, files in os.walk(work):
+            os.chmod(top, 0o777)
+        code = ("import os, stat, sys\n"
+                "sys.path.insert(0, sys.argv[1])\n"
+                "os.umask(0o777)\n"
+                "from pyipc.fifo import open_fifo\n"
+                "with open_fifo('q', 'r', create=True) as fifo:\n"
+                "    print(oct(stat.S_IMODE(os.fstat(fifo.fd).st_mode)))\n"
+                "print(os.path.exists('q'))\n")
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 "/usr/bin/python3", "-c", code, work], cwd=work, capture_output=True, timeout=20)
+        assert result.stdout.split() == [b"0o600", b"False"], result.stderr.decode()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
