@@ -119,10 +119,13 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     _hold_closed_std_fds()
     if usage:
         command.collect_usage_pieces = lambda ctx: [usage]
+    interrupted = _note_keyboard_interrupts()
     code = failure_code
     try:
         try:
             returned = command.main(args=sys.argv[1:], prog_name=prog, standalone_mode=False)
+            if interrupted:  # typer turned the KeyboardInterrupt into a returned 130
+                die_of_signal(signal.SIGINT)
             code = returned if isinstance(returned, int) else 0
         except click_exc.UsageError as exc:
             warn(prog, _usage_text(exc))
@@ -170,6 +173,21 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     # commands write through os.write or the flushed std streams, and register
     # no atexit work. (run() is a console-script entry point, never a library call.)
     os._exit(code)
+
+
+def _note_keyboard_interrupts() -> list:
+    """Python's SIGINT handler, which also notes that it ran. In non-standalone
+    mode typer returns 130 for a KeyboardInterrupt, which run() could not tell
+    from a command's real status 130 (a pipeline's last stage); a shell loop
+    needs the death by SIGINT. A SIGINT ignored at start stays ignored."""
+    seen: list = []
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        def handler(signum, frame):
+            seen.append(signum)
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, handler)
+    return seen
 
 
 def _hold_closed_std_fds() -> None:
