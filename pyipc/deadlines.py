@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-from .sigblock import BlockedSignals
+from .sigblock import BlockedSignals, followed_by_cont, take_pending
 from .status import ExitStatus
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
@@ -80,8 +80,8 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
                 return COUNT
             # Every tick within the deadline happened: wait out the rest of it.
             _arm(0)
-            while signal.sigtimedwait([signal.SIGALRM], 0) is not None:
-                pass
+            for _ in take_pending([signal.SIGALRM]):
+                pass  # a stale tick
             left = start + seconds - time.monotonic()
             if left <= 0:
                 return ALARM
@@ -183,7 +183,7 @@ class Deadline:
         if self.on_send is not None:
             self.on_send(signum, why)
         target = self.pid if self.foreground else -self.pid
-        for sig in (signum, signal.SIGCONT) if signum not in (signal.SIGKILL, signal.SIGCONT) else (signum,):
+        for sig in followed_by_cont(signum):
             try:
                 os.kill(target, sig)
             except ProcessLookupError:

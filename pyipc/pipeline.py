@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from .cmdline import split_command
 from .errors import SpawnError
-from .sigblock import BlockedSignals, not_ignored
+from .sigblock import BlockedSignals, followed_by_cont, not_ignored, take_pending
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus, signal_name
 
@@ -260,8 +260,7 @@ class Pipeline:
                     self._on_signal(info, result)
             # A signal that came with the last SIGCHLD is still pending: take it
             # now, or it would be delivered after we restore the mask.
-            forwarded = [s for s in self.waited if s != signal.SIGCHLD]
-            while forwarded and (info := signal.sigtimedwait(forwarded, 0)) is not None:
+            for info in take_pending(s for s in self.waited if s != signal.SIGCHLD):
                 self._on_signal(info, result)
         finally:
             if self._pending:  # an exception: nothing may outlive us
@@ -300,7 +299,7 @@ class Pipeline:
         """Send signum to every stage not yet reaped (an unreaped pid cannot be
         reused), then CONT, as coreutils timeout does: a stopped stage would
         otherwise keep the signal pending, and the pipeline would never end."""
-        for sig in (signum, signal.SIGCONT) if signum not in (signal.SIGKILL, signal.SIGCONT) else (signum,):
+        for sig in followed_by_cont(signum):
             for pid in list(self._pending):
                 if self.trace:
                     self.trace(f"kill({pid}, {signal_name(sig)})" + (f"  ({why})" if why else ""))

@@ -24,7 +24,7 @@ from .durations import poll_ms
 from .errors import SpawnError
 from .procfs import ProcInfo, children_of, proc_info
 from .procfs import pids as all_pids
-from .sigblock import BlockedSignals, not_ignored
+from .sigblock import BlockedSignals, not_ignored, take_pending
 from .spawn import spawn
 from .status import ExitStatus
 
@@ -220,8 +220,7 @@ class Reaper:
                     # still be pending with its SIGCHLD (reap() found the child
                     # gone before sigwaitinfo took the signal): it came while a
                     # child ran, so it counts; restore() would drop it.
-                    forwarded = [s for s in self.waited if s != signal.SIGCHLD]
-                    while (info := signal.sigtimedwait(forwarded, 0)) is not None:
+                    for info in take_pending(s for s in self.waited if s != signal.SIGCHLD):
                         self._on_signal(info)
                     break
                 if kill_at is None or self.result.killed:

@@ -1,14 +1,16 @@
 """Taking signals synchronously, as tini does: block them, then wait for them
 with sigwaitinfo/sigtimedwait. A signal that arrives before the wait (a
 SIGCHLD right after a fork, a SIGALRM right after arming a timer) stays
-pending instead of being lost, and no work runs in an asynchronous handler."""
+pending instead of being lost, and no work runs in an asynchronous handler.
+Also the two rules every supervisor here shares: a signal ignored at start
+stays ignored, and a signal passed on is followed by SIGCONT."""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-__all__ = ["BlockedSignals", "not_ignored"]
+__all__ = ["BlockedSignals", "not_ignored", "take_pending", "followed_by_cont"]
 
 
 class BlockedSignals:
@@ -37,9 +39,8 @@ class BlockedSignals:
             signal.signal(signal.SIGCHLD, self._old_sigchld)
             self._old_sigchld = None
         if self._old_mask is not None:
-            if self.drain:
-                while signal.sigtimedwait(self.drain, 0) is not None:
-                    pass
+            for _ in take_pending(self.drain):
+                pass  # dropped: taken over for the wait only
             signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
             self._old_mask = None
 
@@ -56,3 +57,19 @@ def not_ignored(signals: Iterable[int]) -> tuple[int, ...]:
     would not end by it either. Blocking it instead would queue it (a blocked
     signal is never discarded), and it would be acted on."""
     return tuple(s for s in signals if signal.getsignal(s) != signal.SIG_IGN)
+
+
+def take_pending(signals: Iterable[int]) -> Iterator:
+    """Take, without waiting, each of the (blocked) signals that is pending:
+    one siginfo per signal taken. A signal that came together with the last
+    SIGCHLD is still pending when a wait loop ends; a caller takes it here, or
+    restore() drops it."""
+    signals = tuple(signals)
+    while signals and (info := signal.sigtimedwait(signals, 0)) is not None:
+        yield info
+
+
+def followed_by_cont(signum: int) -> tuple[int, ...]:
+    """What to send for signum, as coreutils timeout sends it: signum, then
+    SIGCONT, so that a stopped process acts on it (KILL needs no CONT)."""
+    return (signum,) if signum in (signal.SIGKILL, signal.SIGCONT) else (signum, signal.SIGCONT)
