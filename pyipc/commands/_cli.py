@@ -124,8 +124,6 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     try:
         try:
             returned = command.main(args=sys.argv[1:], prog_name=prog, standalone_mode=False)
-            if interrupted:  # typer turned the KeyboardInterrupt into a returned 130
-                die_of_signal(signal.SIGINT)
             code = returned if isinstance(returned, int) else 0
         except click_exc.UsageError as exc:
             warn(prog, _usage_text(exc))
@@ -138,9 +136,7 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
         except Die as exc:
             warn(prog, str(exc))
             code = exc.code
-        except typer_exc.Exit as exc:
-            if isinstance(exc.__cause__, KeyboardInterrupt):
-                die_of_signal(signal.SIGINT)  # typer maps Ctrl-C to exit 130; a shell loop needs the signal
+        except typer_exc.Exit as exc:  # main() returns its code in non-standalone mode; kept in case
             code = exc.exit_code
         except (typer_exc.Abort, KeyboardInterrupt):
             die_of_signal(signal.SIGINT)
@@ -154,6 +150,8 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
                 raise
             warn(prog, f"internal error: {type(exc).__name__}: {exc} (PYIPC_DEBUG=1 shows the traceback)")
             code = failure_code
+        if interrupted:  # typer turns a KeyboardInterrupt into a returned 130: a shell loop needs the signal
+            die_of_signal(signal.SIGINT)
         try:
             if sys.stdout is not None:  # None when we were started with fd 1 closed
                 sys.stdout.flush()
