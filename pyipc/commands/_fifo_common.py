@@ -21,6 +21,11 @@ class Framing(str, enum.Enum):
 
 FRAMING_HELP = "line: one message per line; nul: NUL-terminated; length: 4-byte big-endian length, then the bytes (binary-safe)."
 MODE_HELP = "Permission bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO."
+SAFE_PATH_TEXT = """
+PATH is opened without following symlinks and checked before use: anything but
+a FIFO is refused and left as it is; a missing PATH is an error unless
+--create, which makes it (mode 0600 or --mode) and removes it again at the end.
+"""  # the last paragraph of fifo-send(1) and fifo-recv(1)
 KEEP_HELP = "Leave a FIFO this command created in place when it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too)."
 
 

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from ._cli import Die, make_app, parse_or_usage, run, version_option
-from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, fifo_session
+from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, SAFE_PATH_TEXT, fifo_session
 
 PROG = "fifo-recv"
 USAGE = "[OPTIONS] PATH"
@@ -36,10 +36,7 @@ when it runs out, fifo-recv exits 124, having printed only whole messages.
 SIGINT, SIGTERM and SIGHUP end it the same way; one that was ignored when it
 started (nohup) stays ignored.
 
-PATH is opened without following symlinks and checked before use: anything but
-a FIFO is refused and left as it is; a missing PATH is an error unless
---create, which makes it (mode 0600 or --mode) and removes it again at the end.
-""",
+""" + SAFE_PATH_TEXT,
     "exit_status": [
         ("0", "End-of-file after every writer closed, or --count messages received."),
         ("1", "PATH missing or not a FIFO; end-of-file before --count messages; a length frame cut short."),

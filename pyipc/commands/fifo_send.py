@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from ._cli import make_app, parse_or_usage, run, version_option
-from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, fifo_session
+from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, SAFE_PATH_TEXT, fifo_session
 
 PROG = "fifo-send"
 USAGE = "[OPTIONS] PATH [MESSAGE...]"
@@ -42,10 +42,7 @@ exception: a message too large for the largest pipe is written as the reader
 drains it, and a reader that stops in its middle for longer than --timeout, or
 a stop signal then, cuts it (the error says so).
 
-PATH is opened without following symlinks and checked before use: anything but
-a FIFO is refused and left as it is; a missing PATH is an error unless
---create, which makes it (mode 0600 or --mode) and removes it again at the end.
-""",
+""" + SAFE_PATH_TEXT,
     "exit_status": [
         ("0", "Every message was written into the FIFO."),
         ("1", "No reader with --no-wait; the reader went away (the message says how many messages were delivered); PATH missing or not a FIFO; stdin ends inside a length frame."),
