@@ -10,7 +10,6 @@ Benchmarks never decide a test's pass or fail.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -59,6 +59,22 @@ def proc_stat(pid: int):
     return name, fields[0], int(fields[1]), int(fields[2])
 
 
+def holds_pidfd(pid: int) -> bool:
+    """True once pid has a pidfd open (sigsend --wait, reap-watch --pid are waiting)."""
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]" for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+def blocked_writing_a_pipe(pid: int) -> bool:
+    """True while pid sleeps in write(2) on a full pipe or FIFO."""
+    try:
+        return "pipe_write" in Path(f"/proc/{pid}/wchan").read_text()  # anon_pipe_write on newer kernels
+    except FileNotFoundError:
+        return False
+
+
 def alive(pid: int) -> bool:
     """True while pid exists and is not a zombie."""
     stat = proc_stat(pid)

@@ -1,7 +1,6 @@
 """What every command shares (pyipc/commands/_cli.py): output errors are one
 line and the command's failure code, with or without PYTHONUNBUFFERED."""
 
-import os
 
 import pytest
 
@@ -78,21 +77,12 @@ def test_ctrl_c_in_a_plain_python_wait_is_death_by_sigint(janitor):
     # turned the KeyboardInterrupt into a returned 130, and the command exited
     # 130 instead of dying of SIGINT (which a calling shell loop needs).
     import signal
-    import subprocess
 
-    from conftest import wait_for
+    from conftest import holds_pidfd, wait_for
 
     sleeper = janitor.popen(["sleep", "30"])
     proc = janitor.popen([script("sigsend"), "--wait", "30", "0", str(sleeper.pid)],
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), env=ENV)
-
-    def holds_a_pidfd():
-        try:
-            return any(os.readlink(f"/proc/{proc.pid}/fd/{fd}") == "anon_inode:[pidfd]"
-                       for fd in os.listdir(f"/proc/{proc.pid}/fd"))
-        except OSError:
-            return False
-
-    wait_for(holds_a_pidfd, 10, "sigsend waiting on its pidfd")
+    wait_for(lambda: holds_pidfd(proc.pid), 10, "sigsend waiting on its pidfd")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(10) == -signal.SIGINT

@@ -86,7 +86,7 @@ def test_closed_stdout_is_a_write_error_not_the_fifo(prog, in_tmp, janitor):
     import subprocess
 
     args = ["--once", "p"] if prog == "mkfifo-cat" else ["--create", "p"]
-    proc = janitor.popen(["bash", "-c", f'exec "$0" "$@" >&-', script(prog), *args],
+    proc = janitor.popen(["bash", "-c", 'exec "$0" "$@" >&-', script(prog), *args],
                          stderr=subprocess.PIPE, env=ENV)
     _feed("p", b"hello\n")
     assert proc.wait(10) == 1

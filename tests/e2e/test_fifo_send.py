@@ -7,10 +7,9 @@ import stat
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-from conftest import ENV, ROOT, proc_stat, run, script, wait_for
+from conftest import ENV, ROOT, blocked_writing_a_pipe, proc_stat, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -177,13 +176,7 @@ def test_reader_gone_mid_stream_counts_exactly_what_was_written(in_tmp, janitor,
 
         wait_for(read_some, 20, "3 MB through the FIFO")
 
-        def blocked_in_write():
-            try:
-                return "pipe_write" in Path(f"/proc/{sender.pid}/wchan").read_text()
-            except FileNotFoundError:
-                return False
-
-        wait_for(blocked_in_write, 20, "fifo-send blocked on the full FIFO")
+        wait_for(lambda: blocked_writing_a_pipe(sender.pid), 20, "fifo-send blocked on the full FIFO")
         os.kill(sender.pid, signal.SIGSTOP)
         wait_for(lambda: proc_stat(sender.pid)[1] == "T", 10, "fifo-send stopped")
         received += drain(reader)
@@ -259,13 +252,7 @@ def test_sigterm_while_blocked_on_a_full_fifo_leaves_only_whole_lines(in_tmp, ja
         with open("lines", "rb") as stdin:
             sender = janitor.popen([FIFO_SEND, "p"], stdin=stdin, stderr=subprocess.PIPE, env=ENV)
 
-        def blocked_in_write():
-            try:
-                return "pipe_write" in Path(f"/proc/{sender.pid}/wchan").read_text()  # anon_pipe_write on newer kernels
-            except FileNotFoundError:
-                return False
-
-        wait_for(blocked_in_write, 20, "fifo-send blocked writing into the full FIFO")
+        wait_for(lambda: blocked_writing_a_pipe(sender.pid), 20, "fifo-send blocked writing into the full FIFO")
         os.kill(sender.pid, signal.SIGTERM)
         assert sender.wait(10) == -signal.SIGTERM
         data = bytearray()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, proc_stat, proc_status, run, script, shell_status, wait_for
+from conftest import PYTHON, holds_pidfd, proc_stat, proc_status, run, script, shell_status, wait_for
 
 REAP_WATCH = script("reap-watch")
 
@@ -244,18 +244,12 @@ def test_a_signal_ignored_at_start_stays_ignored(janitor):
 
 # -- --pid ---------------------------------------------------------------------------
 
-def pidfd_open_in(pid):
-    try:
-        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]" for fd in os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return False
-
 
 @pytest.mark.timeout(30)
 def test_pid_reports_the_end_of_a_process_that_is_not_its_child(in_tmp, janitor):
     target = janitor.popen(["sleep", "30"])  # our child, not reap-watch's
     watcher = janitor.popen([REAP_WATCH, "--pid", str(target.pid)], stderr=subprocess.PIPE)
-    wait_for(lambda: pidfd_open_in(watcher.pid), 15, "reap-watch to open its pidfd")
+    wait_for(lambda: holds_pidfd(watcher.pid), 15, "reap-watch to open its pidfd")
     os.kill(target.pid, signal.SIGKILL)
     _, err = watcher.communicate(timeout=20)
     assert watcher.returncode == 0
@@ -281,7 +275,7 @@ def test_pid_of_a_reaped_non_child_says_status_unknown(in_tmp, janitor):
     proc = janitor.popen(["sh", "-c", "sleep 30 & echo $!; wait"], stdout=subprocess.PIPE)
     target = int(proc.stdout.readline())
     watcher = janitor.popen([REAP_WATCH, "--json", "--pid", str(target)], stderr=subprocess.PIPE)
-    wait_for(lambda: pidfd_open_in(watcher.pid), 15, "reap-watch to open its pidfd")
+    wait_for(lambda: holds_pidfd(watcher.pid), 15, "reap-watch to open its pidfd")
     os.kill(target, signal.SIGTERM)
     _, err = watcher.communicate(timeout=20)
     assert watcher.returncode == 0

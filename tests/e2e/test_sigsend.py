@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from conftest import PYTHON, alive, proc_stat, run, script, wait_for
+from conftest import PYTHON, alive, proc_stat, run, script
 
 SIGSEND = script("sigsend")
 
