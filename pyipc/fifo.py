@@ -587,7 +587,6 @@ class Receiver:
 
     def __init__(self, fd: int, framing: str, waiter: Waiter, timeout: float | None = None):
         self.fd, self.framing, self.waiter, self.timeout = fd, framing, waiter, timeout
-        self.received = 0
         self._seen_data = False
         self._deadline = None
 
