@@ -3,7 +3,7 @@ tests/test_startup.py (which checks what those runs import, never how long
 they take).
 
 A case is argv plus what must happen around one run: a FIFO with a reader for
-fifo-send, a waiting message for fifo-recv, a writer for mkfifo-cat.
+fifo-send (which reads the message: fifo-send waits for that), a waiting message for fifo-recv, a writer for mkfifo-cat.
 """
 
 from __future__ import annotations
@@ -61,6 +61,18 @@ def trivial_cases(scripts: Path, workdir: Path):
         except BlockingIOError:
             pass
 
+    def read_message():
+        # fifo-send exits once its message has been read out of the FIFO
+        import select
+
+        got = b""
+        while not got.endswith(b"\n"):
+            select.select([send_hold], [], [], 30)
+            try:
+                got += os.read(send_hold, 65536)
+            except BlockingIOError:
+                pass
+
     def put_message():
         os.write(recv_hold, b"hello\n")
 
@@ -74,7 +86,8 @@ def trivial_cases(scripts: Path, workdir: Path):
             Case("sigsend 0 PID", [s("sigsend"), "0", str(os.getpid())]),
             Case("alarm-wait 0", [s("alarm-wait"), "0"]),
             Case("reap-watch true", [s("reap-watch"), "true"]),
-            Case("fifo-send PATH hello", [s("fifo-send"), str(send_fifo), "hello"], before=drain),
+            Case("fifo-send PATH hello", [s("fifo-send"), str(send_fifo), "hello"], before=drain,
+                 during=read_message),
             Case("fifo-recv --count 1 PATH", [s("fifo-recv"), "--count", "1", str(recv_fifo)], before=put_message),
             Case("mkfifo-cat --once PATH", [s("mkfifo-cat"), "--once", str(cat_fifo)], during=write_and_close),
         ]

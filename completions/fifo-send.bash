@@ -5,18 +5,18 @@ _pyipc_fifo_send() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
-        --timeout|-m|--mode) COMPREPLY=(); return 0 ;;
+        --timeout|--max-size|-m|--mode) COMPREPLY=(); return 0 ;;
         -f|--framing) COMPREPLY=($(compgen -W "line nul length" -- "$cur")); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--framing -f --timeout --no-wait --create --mode -m --keep --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--framing -f --timeout --no-wait --written --max-size --create --mode -m --keep --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         if ((takes_value)); then takes_value=0; continue; fi
-        case " -f --framing --timeout -m --mode " in *" $word "*) takes_value=1; continue ;; esac
+        case " -f --framing --timeout --max-size -m --mode " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -5,17 +5,17 @@ _pyipc_mkfifo_cat() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
-        -m|--mode|--timeout) COMPREPLY=(); return 0 ;;
+        -m|--mode|--timeout|--ready-fd) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--mode -m --keep --once --timeout --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--mode -m --keep --remove --once --timeout --ready-fd --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         if ((takes_value)); then takes_value=0; continue; fi
-        case " -m --mode --timeout " in *" $word "*) takes_value=1; continue ;; esac
+        case " -m --mode --timeout --ready-fd " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

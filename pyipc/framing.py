@@ -9,6 +9,7 @@ millions of short lines costs a few Python steps per buffer.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 
 from .errors import PyipcError, UsageError
@@ -18,6 +19,7 @@ FRAMINGS = ("line", "nul", "length")
 TERMINATORS = {"line": b"\n", "nul": b"\0"}
 HEADER = 4
 MAX_LENGTH = 2**32 - 1
+DEFAULT_MAX_SIZE = 16 << 20  # --max-size: one message held in memory at most
 
 
 def _python_count(buf, byte: int, start: int, end: int) -> int:
@@ -49,9 +51,26 @@ def count_terminators(buf, term: bytes, start: int = 0, end: int | None = None) 
     return (_count or _choose_count())(buf, term[0], start, len(buf) if end is None else end)
 
 
+class Problem(enum.Enum):
+    TERMINATOR_INSIDE = "terminator-inside"  # a message holds its own terminator (line, nul)
+    TOO_LONG_FOR_HEADER = "too-long-for-header"  # longer than a 4-byte length can say
+    CUT_FRAME = "cut-frame"                  # the stream ends inside a length frame
+    TOO_LARGE = "too-large"                  # longer than the --max-size bound
+
+
 class FramingError(PyipcError, ValueError):
-    """Bytes that are not a valid message in the chosen framing: a message that
-    contains its own terminator, a stream that ends inside a length frame."""
+    """Bytes that are not a valid message in the chosen framing. ``problem``
+    says which; ``framing`` is the framing; ``size`` the message's length (for
+    CUT_FRAME, the bytes of the cut frame; for TOO_LARGE, a lower bound when
+    ``at_least``); ``limit`` the bound that was passed (TOO_LARGE)."""
+
+    def __init__(self, problem: Problem, framing: str, size: int, limit: int = 0, at_least: bool = False):
+        super().__init__(problem, framing, size)
+        self.problem, self.framing, self.size, self.limit, self.at_least = problem, framing, size, limit, at_least
+
+
+def too_large(framing: str, size: int, limit: int, at_least: bool) -> FramingError:
+    return FramingError(Problem.TOO_LARGE, framing, size, limit, at_least)
 
 
 def check_framing(framing: str) -> str:
@@ -65,11 +84,10 @@ def frame(message: bytes, framing: str) -> bytes:
     term = TERMINATORS.get(framing)
     if term is None:
         if len(message) > MAX_LENGTH:
-            raise FramingError(f"message of {len(message)} bytes is longer than length framing allows")
+            raise FramingError(Problem.TOO_LONG_FOR_HEADER, framing, len(message))
         return len(message).to_bytes(HEADER, "big") + message
     if term in message:
-        name = "a newline" if framing == "line" else "a NUL byte"
-        raise FramingError(f"message contains {name}, its own terminator in {framing} framing; nothing of it was sent")
+        raise FramingError(Problem.TERMINATOR_INSIDE, framing, len(message))
     return message + term
 
 
@@ -97,14 +115,15 @@ def finish(rest: bytes, framing: str) -> bytes:
         return b""
     term = TERMINATORS.get(framing)
     if term is None:
-        raise FramingError(f"the input ends inside a message ({len(rest)} bytes of an incomplete length frame), which was dropped")
+        raise FramingError(Problem.CUT_FRAME, framing, len(rest))
     return bytes(rest) + term
 
 
 READ_SIZE = 1 << 16  # larger reads of a pipe measured slower (and a bytes result that large is mmap'ed anew each time)
 
 
-def runs(read_into, framing: str, readsize: int = READ_SIZE) -> Iterator[tuple[bytearray, int]]:
+def runs(read_into, framing: str, readsize: int = READ_SIZE,
+         max_size: int | None = None) -> Iterator[tuple[bytearray, int]]:
     """Read a stream of framed messages and yield (buf, end) as it arrives:
     buf[:end] holds the whole messages not yielded before. buf is one buffer,
     reused: its contents are valid until the next step. read_into(room) fills
@@ -112,7 +131,8 @@ def runs(read_into, framing: str, readsize: int = READ_SIZE) -> Iterator[tuple[b
     At EOF, a last line or NUL record without its terminator is yielded as a
     message (with the terminator added); EOF inside a length frame raises
     FramingError. No per-message work for line and nul framing: one rfind
-    over the bytes just read."""
+    over the bytes just read. max_size: FramingError (TOO_LARGE) as soon as
+    one message is known to be longer, so that memory stays bounded."""
     term = TERMINATORS.get(framing)
     buf = bytearray(2 * readsize)
     have = 0  # buf[:have]: read, not yielded, no whole message among them
@@ -135,9 +155,22 @@ def runs(read_into, framing: str, readsize: int = READ_SIZE) -> Iterator[tuple[b
             have = rest
         else:
             have = total
+        if max_size is not None and have > HEADER:
+            check_size(buf, have, framing, max_size)
     last = finish(buf[:have], framing)
     if last:
         yield bytearray(last), len(last)
+
+
+def check_size(buf, have: int, framing: str, max_size: int) -> None:
+    """buf[:have] starts a message that has not ended yet: FramingError
+    (TOO_LARGE) if it is already known to be longer than max_size."""
+    if TERMINATORS.get(framing) is None:
+        size = int.from_bytes(buf[:HEADER], "big")
+        if size > max_size:
+            raise too_large(framing, size, max_size, at_least=False)
+    elif have > max_size:
+        raise too_large(framing, have, max_size, at_least=True)
 
 
 def batches(buf, end: int, framing: str, limit: int = PIPE_BUF, start: int = 0) -> Iterator[tuple[int, int, int]]:

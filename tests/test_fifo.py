@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from pyipc.errors import UsageError
-from pyipc.fifo import (Deadline, NoReader, NotAFifo, Receiver, Sender, Waiter, open_fifo, parse_mode,
-                        remove_if_same)
+from pyipc.fifo import (FifoMissing, FifoReader, FifoTimeout, FifoWriter, NoReader, NotAFifo, Waited, Waiter,
+                        open_fifo, parse_mode, remove_if_same)
 from pyipc.framing import frame
 
 pytestmark = pytest.mark.timeout(20)
@@ -53,7 +53,7 @@ def test_refuses_everything_but_a_fifo(in_tmp, access):
 
 
 def test_missing_path_without_create_creates_nothing(in_tmp):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FifoMissing):
         open_fifo("p", "r")
     assert not os.path.lexists("p")
 
@@ -96,8 +96,9 @@ def test_writer_no_wait_and_deadline(in_tmp):
     os.mkfifo("p")
     with pytest.raises(NoReader):
         open_fifo("p", "w", wait=False)
-    with pytest.raises(Deadline, match="no reader"):
+    with pytest.raises(FifoTimeout) as caught:
         open_fifo("p", "w", timeout=0.2)
+    assert caught.value.waited is Waited.READER
 
 
 def test_send_and_receive_in_process(in_tmp):
@@ -106,13 +107,14 @@ def test_send_and_receive_in_process(in_tmp):
     got = []
     with open_fifo("p", "r") as reader:
         def receive():
-            got.extend(Receiver(reader.fd, "line", Waiter(None), timeout=10).messages())
+            got.extend(FifoReader(reader.fd, "line", Waiter(None), timeout=10).messages())
         thread = threading.Thread(target=receive)
         thread.start()
         with open_fifo("p", "w", timeout=10) as writer:
-            sender = Sender(writer.fd, "line", Waiter(None), timeout=10)
+            sender = FifoWriter(writer.fd, "line", Waiter(None), timeout=10)
             sender.send_framed(b"".join(frame(m, "line") for m in messages))
-            assert sender.delivered == 4
+            assert sender.written == 4
+            sender.wait_read_out()
         thread.join(10)
     assert got == messages
 
@@ -124,8 +126,8 @@ def test_exact_messages_leave_the_rest_in_the_fifo(in_tmp):
             write_end = os.open("p", os.O_WRONLY)
             try:
                 os.write(write_end, b"".join(frame(m, framing) for m in (b"first", b"second", b"third")))
-                first = next(Receiver(reader.fd, framing, Waiter(None), timeout=5).exact_messages())
-                assert first == b"first"
+                first = list(FifoReader(reader.fd, framing, Waiter(None), timeout=5).messages(1))
+                assert first == [b"first"]
                 assert os.read(reader.fd, 100) == b"".join(frame(m, framing) for m in (b"second", b"third"))
             finally:
                 os.close(write_end)
@@ -134,8 +136,9 @@ def test_exact_messages_leave_the_rest_in_the_fifo(in_tmp):
 def test_receiver_deadline_without_writer(in_tmp):
     os.mkfifo("p")
     with open_fifo("p", "r") as reader:
-        with pytest.raises(Deadline, match="no writer came"):
-            list(Receiver(reader.fd, "line", Waiter(None), timeout=0.2).blocks())
+        with pytest.raises(FifoTimeout) as caught:
+            list(FifoReader(reader.fd, "line", Waiter(None), timeout=0.2).blocks())
+        assert caught.value.waited is Waited.WRITER
 
 
 @pytest.mark.timeout(30)

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from pyipc.errors import UsageError
-from pyipc.framing import (PIPE_BUF, FramingError, batches, check_framing, complete_end, finish, frame, runs,
+from pyipc.framing import (PIPE_BUF, FramingError, Problem, batches, check_framing, complete_end, finish, frame, runs,
                            split)
 
 pytestmark = pytest.mark.timeout(20)
@@ -23,10 +23,10 @@ def test_frame_split_round_trip(framing):
 
 
 def test_frame_refuses_its_own_terminator():
-    with pytest.raises(FramingError, match="newline"):
-        frame(b"a\nb", "line")
-    with pytest.raises(FramingError, match="NUL"):
-        frame(b"a\0b", "nul")
+    for framing, message in (("line", b"a\nb"), ("nul", b"a\0b")):
+        with pytest.raises(FramingError) as caught:
+            frame(message, framing)
+        assert (caught.value.problem, caught.value.framing) == (Problem.TERMINATOR_INSIDE, framing)
     assert frame(b"a\nb\0", "length") == b"\0\0\0\x04a\nb\0"
     assert frame(b"a\0b", "line") == b"a\0b\n"
 
@@ -43,8 +43,9 @@ def test_finish_completes_a_last_line_but_refuses_a_cut_length_frame():
     assert finish(b"", "line") == b""
     assert finish(b"tail", "line") == b"tail\n"
     assert finish(b"tail", "nul") == b"tail\0"
-    with pytest.raises(FramingError, match="ends inside"):
+    with pytest.raises(FramingError) as caught:
         finish(b"\0\0\0\x09abc", "length")
+    assert (caught.value.problem, caught.value.size) == (Problem.CUT_FRAME, 7)
 
 
 @pytest.mark.parametrize("framing", ["line", "nul", "length"])
@@ -153,5 +154,21 @@ def test_runs_end_a_last_line_and_refuse_a_cut_length_frame():
     rng = random.Random(6)
     out = [bytes(buf[:end]) for buf, end in runs(_reader(b"a\nb\ntail", rng), "line", readsize=16)]
     assert b"".join(out) == b"a\nb\ntail\n"
-    with pytest.raises(FramingError, match="ends inside"):
+    with pytest.raises(FramingError) as caught:
         list(runs(_reader(frame(b"whole", "length") + b"\0\0\0\x09cut", rng), "length", readsize=16))
+    assert caught.value.problem is Problem.CUT_FRAME
+
+
+@pytest.mark.parametrize("framing", ["line", "length"])
+def test_runs_stops_a_message_longer_than_max_size(framing):
+    # a sender that never ends its line must not make us hold more than the bound
+    rng = random.Random(8)
+    data = frame(b"ok", framing) + (frame(b"x" * 5000, framing) if framing == "length" else b"x" * 5000)
+    seen = []
+    with pytest.raises(FramingError) as caught:
+        for buf, end in runs(_reader(data, rng), framing, readsize=64, max_size=1000):
+            seen.append(bytes(buf[:end]))
+    assert caught.value.problem is Problem.TOO_LARGE and caught.value.limit == 1000
+    assert seen == [frame(b"ok", framing)]
+    if framing == "length":
+        assert (caught.value.size, caught.value.at_least) == (5000, False)

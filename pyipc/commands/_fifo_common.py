@@ -8,7 +8,7 @@ import os
 import signal
 from contextlib import contextmanager
 
-from ..errors import EXIT_FAILURE, EXIT_TIMEOUT
+from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, EXIT_USAGE
 from ._cli import Die, die_of_signal
 
 class Framing(str, enum.Enum):
@@ -29,13 +29,117 @@ a FIFO is refused and left as it is; a missing PATH is an error unless
 KEEP_HELP = "Leave a FIFO this command created in place when it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too)."
 
 
+READY_FD_HELP = "Once ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so a script can wait for that instead of sleeping (s6's notification-fd convention)."
+MAX_SIZE_HELP = "The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1). Default 16M."
+
+
+def parse_size(text: str) -> int:
+    """'4096', '64K', '16M', '1G' -> bytes; UsageError otherwise."""
+    from ..errors import UsageError
+
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    spec = text.strip()
+    unit = spec[-1:].upper() if spec[-1:].upper() in ("K", "M", "G") else ""
+    number = spec[: len(spec) - len(unit)]
+    if not number or not all(c in "0123456789" for c in number) or int(number) == 0:
+        raise UsageError(f"invalid size '{text}' (a positive number of bytes, with K, M or G for KiB, MiB, GiB)")
+    return int(number) * units[unit]
+
+
+def ready_fd_or_usage(fd: int | None) -> int | None:
+    """--ready-fd N checked before anything else happens: a usage error (2)
+    names what is wrong with N."""
+    if fd is None:
+        return None
+    from ..errors import UsageError
+    from ..ready import ReadyFdError, ReadyFdProblem, check_ready_fd
+
+    try:
+        return check_ready_fd(fd)
+    except ReadyFdError as exc:
+        reason = {
+            ReadyFdProblem.STD_STREAM: "must be 3 or more (0, 1 and 2 are the standard streams)",
+            ReadyFdProblem.NOT_OPEN: "is not an open file descriptor",
+            ReadyFdProblem.NOT_WRITABLE: "is not open for writing",
+        }[exc.problem]
+        raise UsageError(f"--ready-fd: {fd} {reason}") from None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def describe(exc: Exception, path: str, prog: str) -> str:
+    """The one line a FIFO command prints for a library error."""
+    from ..fifo import (FifoMissing, FifoTimeout, NoReader, NotAFifo, Problem, ReaderGone, StreamError, Waited)
+    from ..framing import FramingError
+
+    if isinstance(exc, NotAFifo):
+        return f"'{os.fsdecode(exc.path)}' is {exc.kind}, not a FIFO; left as it is"
+    if isinstance(exc, FifoMissing):
+        if exc.while_waiting:
+            return f"'{os.fsdecode(exc.path)}': removed while waiting for a reader"
+        return f"'{os.fsdecode(exc.path)}': No such FIFO (--create makes it)"
+    if isinstance(exc, NoReader):
+        return f"no reader: nobody has '{os.fsdecode(exc.path)}' open for reading"
+    if isinstance(exc, StreamError):
+        return f"reading stdin: {exc.strerror}" if exc.stream == "stdin" else f"write error: {exc.strerror}"
+    if isinstance(exc, ReaderGone):
+        if exc.read is not None:
+            unread = exc.written - exc.read
+            text = f"the reader went away (EPIPE) after {_plural(exc.read, 'message')} read"
+            return text + (f"; {unread} written but unread" if unread else "")
+        return (f"the reader went away (EPIPE) with {_plural(exc.unread_bytes, 'byte')} unread in the FIFO "
+                f"({_plural(exc.written, 'message')} written; another writer has the FIFO open, so how many "
+                "of the unread bytes are ours cannot be told)")
+    if isinstance(exc, FramingError):
+        if exc.problem is Problem.TERMINATOR_INSIDE:
+            name = "a newline" if exc.framing == "line" else "a NUL byte"
+            return f"message contains {name}, its own terminator in {exc.framing} framing; nothing of it was sent"
+        if exc.problem is Problem.TOO_LONG_FOR_HEADER:
+            return f"message of {exc.size} bytes is longer than length framing allows"
+        if exc.problem is Problem.TOO_LARGE:
+            size = f"more than {exc.limit}" if exc.at_least else str(exc.size)
+            return f"a message of {size} bytes is longer than --max-size ({exc.limit} bytes)"
+        if prog == "fifo-send":
+            return f"the input ends inside a message ({exc.size} bytes of an incomplete length frame), which was dropped"
+        return "the FIFO reached EOF inside a length frame: the last message was cut"
+    if isinstance(exc, FifoTimeout):
+        seconds = f"{exc.seconds:g}s"
+        if exc.waited is Waited.PATH:
+            return f"'{path}' did not appear within {seconds}"
+        if exc.waited is Waited.READER:
+            return f"no reader came within {seconds}"
+        if exc.waited is Waited.LOCK:
+            return f"could not lock the FIFO within {seconds} (another sender holds it)"
+        if exc.waited is Waited.ROOM:
+            if exc.partial:
+                return (f"the reader stopped reading for {seconds} in the middle of a message larger than the pipe "
+                        "can hold; that message was cut")
+            return f"the reader took nothing for {seconds}; nothing of the next message was written"
+        if exc.waited is Waited.READ_OUT:
+            if exc.unread_messages is not None:
+                what = _plural(exc.unread_messages, "message")
+                return f"{what} still unread: readers took nothing for {seconds}"
+            return (f"{_plural(exc.unread_bytes, 'byte')} still unread in the FIFO: readers took nothing for {seconds} "
+                    "(another writer has it open, so how many messages are ours cannot be told)")
+        if exc.waited is Waited.WRITER:
+            return f"no writer came within {seconds}"
+        if exc.waited is Waited.MESSAGE:
+            return f"no message arrived within {seconds}"
+        return f"nothing arrived within {seconds}"
+    if isinstance(exc, OSError):
+        return f"'{os.fsdecode(exc.filename or path)}': {exc.strerror}"
+    raise TypeError(exc)
+
+
 @contextmanager
-def fifo_session(path: str):
+def fifo_session(path: str, prog: str):
     """Catch SIGINT/SIGTERM/SIGHUP for the body (which must close its FIFO,
     removing one it created, before this exits); then die of the signal.
     Library errors become one line and their exit code."""
-    from ..fifo import Deadline, Interrupted, NoReader, NotAFifo, ReaderGone, StopSignals, StreamError
-    from ..framing import FramingError
+    from ..fifo import FifoError, FifoTimeout, Interrupted, StopSignals
+    from ..framing import FramingError, Problem
 
     signum = None
     try:
@@ -46,17 +150,12 @@ def fifo_session(path: str):
                 signum = exc.signum
             except BrokenPipeError:
                 signum = signal.SIGPIPE  # our stdout's reader went away: end as cat would
-    except Deadline as exc:
-        raise Die(str(exc), EXIT_TIMEOUT) from None
-    except (NotAFifo, NoReader, ReaderGone, FramingError, StreamError) as exc:
-        raise Die(str(exc), EXIT_FAILURE) from None
-    except FileNotFoundError as exc:
-        if exc.filename is not None and os.fsdecode(exc.filename) == path and exc.strerror == os.strerror(2):
-            raise Die(f"'{path}': No such FIFO (--create makes it)", EXIT_FAILURE) from None
-        raise Die(f"'{os.fsdecode(exc.filename or path)}': {exc.strerror}", EXIT_FAILURE) from None
-    except OSError as exc:
-        raise Die(f"'{os.fsdecode(exc.filename or path)}': {exc.strerror}", EXIT_FAILURE) from None
+    except FifoTimeout as exc:
+        raise Die(describe(exc, path, prog), EXIT_TIMEOUT) from None
+    except FramingError as exc:
+        code = EXIT_USAGE if exc.problem in (Problem.TERMINATOR_INSIDE, Problem.TOO_LONG_FOR_HEADER) else EXIT_FAILURE
+        raise Die(describe(exc, path, prog), code) from None
+    except (FifoError, OSError) as exc:
+        raise Die(describe(exc, path, prog), EXIT_FAILURE) from None
     if signum is not None:
         die_of_signal(signum)
-
-

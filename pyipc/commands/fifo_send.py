@@ -6,9 +6,10 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import UsageError
 from ._cli import make_app, parse_or_usage, run, version_option
-from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, SAFE_PATH_TEXT, fifo_session
+from ..errors import UsageError
+from ._fifo_common import (FRAMING_HELP, KEEP_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, Framing, describe,
+                           fifo_session, parse_size)
 
 PROG = "fifo-send"
 USAGE = "[OPTIONS] PATH [MESSAGE...]"
@@ -21,56 +22,87 @@ without MESSAGE arguments, every message read from stdin. The --framing is the
 format of stdin as well as of what goes into the FIFO, the same as fifo-recv's
 output, so fifo-recv ... | fifo-send ... relays messages. In line and nul
 framing, a message that contains its own terminator is refused and nothing of
-it is sent; a last line of stdin without its newline is still a message.
+it is sent; a last line of stdin without its newline is still a message. A
+message of stdin longer than --max-size is refused (exit 1): the ones before it
+were sent, nothing of it or after it is.
 
 fifo-send waits for a reader (up to --timeout); with --no-wait it fails at once
-when nobody has the FIFO open for reading.
+when nobody has the FIFO open for reading. With --timeout, it also waits for
+PATH to appear, so that it can be started before the program that makes the
+FIFO (mkfifo-cat PATH & then fifo-send --timeout 5 PATH cannot race).
 
-Messages are atomic, whatever their size: any number of concurrent fifo-send
-processes never interleave. Whole messages are gathered into writes of at most
-PIPE_BUF (4096) bytes, which the kernel never splits, made under a shared
-flock(2) on the FIFO; a larger message is written under an exclusive flock,
-which the shared holders wait for, and only once the pipe can take it whole
-(fifo-send grows the pipe up to /proc/sys/fs/pipe-max-size when the message is
-bigger than the pipe), so that a deadline never leaves half of it behind.
+By default fifo-send exits 0 only once readers have taken out of the FIFO
+everything it wrote (the pipe's buffer is empty: FIONREAD), not merely once it
+was written: a queue filled by fifo-send loses nothing when fifo-send would
+otherwise have exited (the kernel drops what a FIFO holds once nobody has it
+open), and the next fifo-recv --count 1 still gets the next message. With
+--written it exits as soon as everything is in the FIFO, as plain writers do.
 
---timeout covers the wait for a reader, for the lock, and for each write: when
-it runs out, fifo-send exits 124 and no part of a message has been written.
-SIGINT, SIGTERM and SIGHUP end fifo-send between messages, never inside one
-(one that was ignored when it started, as under nohup, stays ignored). The one
-exception: a message too large for the largest pipe is written as the reader
-drains it, and a reader that stops in its middle for longer than --timeout, or
-a stop signal then, cuts it (the error says so).
+Messages are atomic among fifo-send processes, whatever their size: concurrent
+senders never interleave. Whole messages are gathered into writes of at most
+PIPE_BUF (4096) bytes, which the kernel never splits, made under a shared lock
+on the FIFO; a larger message is written under an exclusive lock, which waits
+for every shared holder, in one write(2) once the pipe has room for all of it.
+Against writers that are not fifo-send (echo, a program's own write), only
+writes of at most PIPE_BUF bytes are atomic: theirs or ours, a longer message
+can be cut by one of theirs.
+
+The FIFO's buffer is grown in one case only: a message (with its framing)
+longer than the buffer; then fifo-send grows it to hold that message, up to
+/proc/sys/fs/pipe-max-size (1 MiB by default; more for root only if that file
+says so). Short messages never change the FIFO.
+
+--timeout covers the wait for PATH, for a reader, for the lock, for room for
+each message and, unless --written, for readers to take the messages out (that
+deadline restarts whenever they take something): when it runs out, fifo-send
+exits 124 and no part of a message has been written; after the writes, it says
+how many messages are still unread. SIGINT, SIGTERM and SIGHUP end fifo-send
+between messages, never inside one (one that was ignored when it started, as
+under nohup, stays ignored).
+
+What a SIGKILL can leave: a message that fits the pipe is written by one
+write(2), so a killed fifo-send has written it whole or not at all. A message
+too large for the largest pipe is written as readers drain it: a reader that
+stops in its middle for longer than --timeout, a stop signal then, or a SIGKILL
+cuts it (the error says so, where there is one), and its readers get a cut
+message.
 
 """ + SAFE_PATH_TEXT,
     "exit_status": [
-        ("0", "Every message was written into the FIFO."),
-        ("1", "No reader with --no-wait; the reader went away (the message says how many messages were delivered); PATH missing or not a FIFO; stdin ends inside a length frame."),
-        ("2", "Usage error: a MESSAGE containing its terminator, a bad --mode or --timeout, an unknown option."),
-        ("124", "--timeout ran out waiting for a reader, the lock or a write; nothing of the pending message was written."),
+        ("0", "Every message was written into the FIFO and readers took everything out of it (with --written: every message was written)."),
+        ("1", "No reader with --no-wait; the reader went away (the message says how many messages were read, or how many bytes were left unread); PATH missing or not a FIFO; stdin ends inside a length frame; a message longer than --max-size."),
+        ("2", "Usage error: a MESSAGE containing its terminator, a bad --mode, --max-size or --timeout, an unknown option."),
+        ("124", "--timeout ran out waiting for PATH, a reader, the lock, room for a message (nothing of it was written), or for readers to take out what was written (the message says how much is unread)."),
         ("128+N", "Stopped by signal N."),
     ],
     "examples": [
-        ("fifo-send /tmp/q.fifo 'job 1' 'job 2'", "Send two messages, waiting for a reader to come."),
-        ("seq 1000 | fifo-send --timeout 5 /tmp/q.fifo", "Send 1000 one-line messages; give up with 124 if no reader comes within 5 seconds."),
-        ("find . -print0 | fifo-send --framing nul --no-wait /tmp/files.fifo", "Send file names NUL-terminated; fail at once if nobody reads."),
+        ("fifo-send /tmp/q.fifo 'job 1' 'job 2'", "Send two messages, waiting for a reader to come and for the messages to be read."),
+        ("seq 1000 | fifo-send --timeout 5 /tmp/q.fifo", "Send 1000 one-line messages; give up with 124 if no reader comes, or readers stop taking them, for 5 seconds."),
+        ("seq 20 | fifo-send q.fifo & for w in 1 2 3; do (while job=$(fifo-recv -n 1 --timeout 1 q.fifo); do echo \"worker $w: $job\"; done) & done; wait", "A work queue: three workers take the 20 jobs one at a time, each job exactly once; the sender waits until all are taken."),
+        ("find . -print0 | fifo-send --framing nul --no-wait --written /tmp/files.fifo", "Send file names NUL-terminated; fail at once if nobody reads; do not wait for them to be read."),
         ("fifo-recv --framing length /tmp/a | fifo-send --framing length /tmp/b", "Relay binary messages from one FIFO to another."),
     ],
     "notes": """
-To report exactly how many messages were delivered when the reader goes away,
-fifo-send counts the terminators of every batch it writes. It does that with a
-small optional C helper (pyipc._speedups), built when pyipc is installed on a
-machine with a C compiler, and otherwise with Python's bytes.count, which is
-about ten times slower: on 10,000,000 short lines that is the difference
-between about 0.7 and about 0.5 of cat's speed (bench/RESULTS.md). Setting
-PYIPC_NO_SPEEDUPS=1 in the environment turns the helper off.
+To report exactly how many messages were read when the reader goes away,
+fifo-send counts the messages it writes and keeps the last pipe's worth of
+bytes it wrote: the bytes still queued (FIONREAD) are the unread tail of what
+it wrote, if no other writer has the FIFO open. With another writer present,
+it reports the unread bytes instead. Counting uses a small optional C helper
+(pyipc._speedups) when pyipc was installed with a C compiler, and Python's
+bytes.count otherwise; PYIPC_NO_SPEEDUPS=1 turns the helper off.
+
+A work queue that holds more than the pipe can (64 KiB by default) needs a
+reader end open at all times: a write blocked on a full pipe fails with EPIPE
+the moment the last reader closes, even if the next worker opens it a
+millisecond later. Keep one open for the queue's life, for example with
+exec 3<>q.fifo in the script that starts the workers.
 
 When stdin is a pipe and the input turns out to be a stream (a read fills the
-whole buffer), fifo-send grows that pipe to 1 MiB (the default
-/proc/sys/fs/pipe-max-size; it stays smaller if the system refuses), so
-that its writer can run ahead instead of waking for every read.
+whole buffer), fifo-send grows that pipe (its own stdin, never the FIFO) to
+1 MiB (it stays smaller if the system refuses), so that its writer can run
+ahead instead of waking for every read.
 """,
-    "see_also": ["fifo-recv(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "flock(2)"],
+    "see_also": ["fifo-recv(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "fcntl(2)"],
     "complete_args": ["file", "none"],
 }
 
@@ -83,8 +115,10 @@ def fifo_send(
     path: str = typer.Argument(..., metavar="PATH", help="The FIFO to send into.", show_default=False),
     messages: Optional[List[str]] = typer.Argument(None, metavar="MESSAGE...", help="Messages to send; without them, read messages from stdin.", show_default=False),
     framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
-    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when no reader comes, or a write cannot complete, within DURATION; 0 means no deadline."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when PATH does not appear, no reader comes, a write cannot complete, or readers take nothing out, within DURATION; 0 means no deadline."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Fail at once (exit 1) when nobody has the FIFO open for reading."),
+    written: bool = typer.Option(False, "--written", help="Exit 0 once every message is written into the FIFO, without waiting for readers to take them out."),
+    max_size: str = typer.Option("16M", "--max-size", metavar="SIZE", help=MAX_SIZE_HELP),
     create: bool = typer.Option(False, "--create", help="Create PATH as a FIFO if it is missing."),
     mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
     keep: bool = typer.Option(False, "--keep", help=KEEP_HELP),
@@ -94,10 +128,11 @@ def fifo_send(
     import os
 
     from ..durations import parse_duration
-    from ..fifo import Sender, Waiter, open_fifo, parse_mode
+    from ..fifo import FifoWriter, Waiter, open_fifo, parse_mode
     from ..framing import FramingError, frame
 
     bits = parse_or_usage(parse_mode, mode, "--mode")
+    limit = parse_or_usage(parse_size, max_size, "--max-size")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     kind = framing.value
     framed = None
@@ -105,16 +140,18 @@ def fifo_send(
         try:  # checked before anything is opened: a bad MESSAGE sends nothing at all
             framed = b"".join(frame(os.fsencode(m), kind) for m in messages)
         except FramingError as exc:
-            raise UsageError(str(exc)) from None
-    with fifo_session(path) as stop:
+            raise UsageError(describe(exc, path, PROG)) from None
+    with fifo_session(path, PROG) as stop:
         waiter = Waiter(stop)
         with open_fifo(path, "w", create=create, mode=bits, keep=keep, wait=not no_wait,
-                       timeout=seconds, waiter=waiter) as fifo:
-            sender = Sender(fifo.fd, kind, waiter, timeout=seconds)
+                       timeout=seconds, waiter=waiter, await_path=True) as fifo:
+            writer = FifoWriter(fifo.fd, kind, waiter, timeout=seconds, max_size=limit)
             if framed is not None:
-                sender.send_framed(framed)
-                return 0
-            sender.send_from(0, stop)
+                writer.send_framed(framed)
+            else:
+                writer.send_from(0, stop)
+            if not written:
+                writer.wait_read_out()
     return 0
 
 

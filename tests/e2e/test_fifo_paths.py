@@ -85,7 +85,7 @@ def _feed(fifo, data: bytes, timeout: float = 10.0) -> None:
 def test_closed_stdout_is_a_write_error_not_the_fifo(prog, in_tmp, janitor):
     import subprocess
 
-    args = ["--once", "p"] if prog == "mkfifo-cat" else ["--create", "p"]
+    args = ["--once", "--remove", "p"] if prog == "mkfifo-cat" else ["--create", "p"]
     proc = janitor.popen(["bash", "-c", 'exec "$0" "$@" >&-', script(prog), *args],
                          stderr=subprocess.PIPE, env=ENV)
     _feed("p", b"hello\n")

@@ -148,7 +148,7 @@ def test_reader_gone_reports_what_was_delivered(in_tmp, janitor):
     sender.stdin.write(b"two\n")
     sender.stdin.close()
     assert sender.wait(10) == 1
-    assert sender.stderr.read().decode() == "fifo-send: the reader went away (EPIPE) after 1 message delivered\n"
+    assert sender.stderr.read().decode() == "fifo-send: the reader went away (EPIPE) after 1 message read\n"
 
 
 @pytest.mark.parametrize("speedups", ["C helper", "pure Python"])
@@ -188,7 +188,7 @@ def test_reader_gone_mid_stream_counts_exactly_what_was_written(in_tmp, janitor,
     lines = received.count(b"\n")
     assert received.split(b"\n")[:-1] == [b"%d" % i for i in range(1, lines + 1)]
     assert 1_000_000 > lines > 300_000
-    assert sender.stderr.read().decode() == f"fifo-send: the reader went away (EPIPE) after {lines} messages delivered\n"
+    assert sender.stderr.read().decode() == f"fifo-send: the reader went away (EPIPE) after {lines} messages read\n"
 
 
 def test_message_with_its_own_terminator_sends_nothing(in_tmp):
@@ -291,9 +291,10 @@ def test_a_stop_signal_never_cuts_a_large_message_that_fits_the_pipe(in_tmp):
         import os, signal, sys
         sys.path.insert(0, sys.argv[1])
         from pyipc import fifo
+        from pyipc.fifo.pipes import grow_pipe
         from pyipc.framing import frame
         r, w = os.pipe()
-        fifo.grow_pipe(w, 1 << 20)
+        grow_pipe(w, 1 << 20)
         real_write, pieces = os.write, []
         def write(fd, data):
             if fd == w:
@@ -304,7 +305,7 @@ def test_a_stop_signal_never_cuts_a_large_message_that_fits_the_pipe(in_tmp):
         os.write = write
         message = frame(b"A" * 900_000, "length")
         with fifo.StopSignals() as stop:
-            sender = fifo.Sender(w, "length", fifo.Waiter(stop))
+            sender = fifo.FifoWriter(w, "length", fifo.Waiter(stop))
             try:
                 sender.send_framed(message)
                 outcome = "sent"

@@ -36,7 +36,7 @@ def test_two_successive_writers_both_reach_it(in_tmp, janitor):
     assert proc.poll() is None, "it must keep serving after writers close"
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(10) == -signal.SIGTERM
-    assert not os.path.lexists("p"), "the FIFO it created must be removed"
+    assert stat.S_ISFIFO(os.lstat("p").st_mode), "the FIFO stays by default (RemoveOnStop=no)"
     assert proc.stderr.read() == b""
 
 
@@ -63,7 +63,7 @@ def test_existing_fifo_keeps_its_mode_and_is_not_removed(in_tmp, janitor):
 
 
 def test_sigterm_removes_its_fifo_and_only_that(in_tmp, janitor):
-    proc = start(janitor, "p")
+    proc = start(janitor, "--remove", "p")
     wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
     os.rename("p", "p.moved")
     os.mkfifo("p")  # someone else's FIFO now stands at PATH
@@ -83,7 +83,7 @@ def test_keep_leaves_the_fifo(in_tmp, janitor):
 
 
 def test_once_stops_at_the_first_eof(in_tmp, janitor):
-    proc = start(janitor, "--once", "p")
+    proc = start(janitor, "--once", "--remove", "p")
     wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
     assert run([FIFO_SEND, "p"], input=b"1\n2\n3\n", env=ENV).returncode == 0
     out, err = proc.communicate(timeout=10)
@@ -94,7 +94,7 @@ def test_once_stops_at_the_first_eof(in_tmp, janitor):
 def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
     read_end, write_end = os.pipe()
     try:
-        proc = start(janitor, "p", stdout=write_end)
+        proc = start(janitor, "--remove", "p", stdout=write_end)
         wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
         writer = janitor.popen([FIFO_SEND, "p"], stdin=subprocess.PIPE, env=ENV)
 
@@ -122,17 +122,17 @@ def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
 
 def test_stdout_reader_gone_dies_of_sigpipe_and_cleans_up(in_tmp, janitor):
     read_end, write_end = os.pipe()
-    proc = start(janitor, "p", stdout=write_end)
+    proc = start(janitor, "--remove", "p", stdout=write_end)
     os.close(write_end)
     os.close(read_end)
     wait_for(lambda: holds_open(proc.pid, "p"), what="mkfifo-cat to open p")
-    run([FIFO_SEND, "p", "hello"], env=ENV)
+    run([FIFO_SEND, "--written", "p", "hello"], env=ENV)
     assert proc.wait(10) == -signal.SIGPIPE
     assert not os.path.lexists("p")
 
 
 def test_timeout_when_nothing_arrives(in_tmp):
-    result = run([MKFIFO_CAT, "--timeout", "0.3", "p"], env=ENV)
+    result = run([MKFIFO_CAT, "--remove", "--timeout", "0.3", "p"], env=ENV)
     assert result.returncode == 124
     assert result.stderr.decode().startswith("mkfifo-cat: nothing arrived within 0.3s")
     assert not os.path.lexists("p")
@@ -171,7 +171,7 @@ def test_stdout_that_splice_refuses_falls_back_to_read_and_write(in_tmp, janitor
 def test_a_signal_ignored_at_start_stays_ignored(in_tmp, janitor):
     # nohup mkfifo-cat: the terminal closing (SIGHUP) must not end the server;
     # it used to install its handler over the ignored SIGHUP and die of it.
-    proc = janitor.popen(["bash", "-c", f"trap '' HUP; exec {MKFIFO_CAT} q"], stdout=subprocess.PIPE, env=ENV)
+    proc = janitor.popen(["bash", "-c", f"trap '' HUP; exec {MKFIFO_CAT} --remove q"], stdout=subprocess.PIPE, env=ENV)
     wait_for(lambda: os.path.exists("q") and holds_open(proc.pid, str(in_tmp / "q")), 10, "mkfifo-cat serving q")
     proc.send_signal(signal.SIGHUP)
     fd = os.open("q", os.O_WRONLY)

@@ -1,0 +1,23 @@
+"""FIFOs as dependable message channels, shared by any number of senders and
+receivers: safe opening (opening), atomic sends and knowing they were read
+(writer), exactly-once receives (reader), a raw collector (collector), the
+locks that keep senders and receivers apart (locks), and the one place that
+waits, wakes for stop signals and keeps deadlines (stop)."""
+
+from __future__ import annotations
+
+from ..framing import DEFAULT_MAX_SIZE, FramingError, Problem
+from .collector import Collector
+from .errors import (FifoError, FifoMissing, FifoTimeout, Interrupted, NoReader, NotAFifo, ReaderGone,
+                     StreamError, Waited)
+from .opening import Fifo, kind_of, open_fifo, parse_mode, remove_if_same
+from .reader import FifoReader, write_all
+from .stop import STOP_SIGNALS, StopSignals, Waiter, deadline_after
+from .writer import FifoWriter
+
+__all__ = [
+    "DEFAULT_MAX_SIZE", "FramingError", "Problem", "Collector", "FifoError", "FifoMissing", "FifoTimeout",
+    "Interrupted", "NoReader", "NotAFifo", "ReaderGone", "StreamError", "Waited", "Fifo", "kind_of", "open_fifo",
+    "parse_mode", "remove_if_same", "FifoReader", "write_all", "STOP_SIGNALS", "StopSignals", "Waiter",
+    "deadline_after", "FifoWriter",
+]

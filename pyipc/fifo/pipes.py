@@ -1,0 +1,146 @@
+"""What a pipe's buffer holds, and looking at it without taking it.
+
+``queued`` (FIONREAD) says how many bytes wait in a pipe, from either end;
+``Peeker`` copies them with tee(2) into a private pipe, so a reader can find a
+message's end before it consumes anything: what it then takes, it takes in one
+read, and what follows stays for the next reader.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import termios
+
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
+FIONREAD = getattr(termios, "FIONREAD", 0x541B)
+SPLICE_F_NONBLOCK = 2
+PIPE_MAX_SIZE_FILE = "/proc/sys/fs/pipe-max-size"
+
+
+def queued(fd: int) -> int:
+    """Bytes in the pipe's buffer, not yet read (FIONREAD)."""
+    return int.from_bytes(fcntl.ioctl(fd, FIONREAD, b"\0\0\0\0"), "little")
+
+
+def capacity(fd: int) -> int:
+    return fcntl.fcntl(fd, F_GETPIPE_SZ)
+
+
+def grow_pipe(fd: int, size: int) -> int:
+    """The pipe's capacity, grown to size first if it is smaller. Only ever
+    grown; the system's pipe limits may refuse (then it stays as it was)."""
+    current = capacity(fd)
+    if current < size:
+        try:
+            current = fcntl.fcntl(fd, F_SETPIPE_SZ, size)
+        except OSError:
+            pass
+    return current
+
+
+def pipe_max_size() -> int:
+    try:
+        with open(PIPE_MAX_SIZE_FILE, "rb") as file:
+            return int(file.read())
+    except (OSError, ValueError):
+        return 1 << 20
+
+
+_tee = None
+
+
+def _load_tee():
+    global _tee
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    function = libc.tee
+    function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
+    function.restype = ctypes.c_ssize_t
+    _tee = (function, ctypes.get_errno)
+    return _tee
+
+
+class Peeker:
+    """A private pipe that tee(2) copies a FIFO's queued bytes into: ``peek``
+    returns what the FIFO holds (up to a limit) and consumes nothing of it."""
+
+    def __init__(self, fifo_fd: int):
+        self.fifo_fd = fifo_fd
+        self.read_end, self.write_end = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        # tee copies buffer references: the private pipe needs as many slots
+        # as the FIFO has, or it would show only the FIFO's head.
+        self.size = grow_pipe(self.write_end, capacity(fifo_fd))
+        self._null = -1
+
+    def close(self) -> None:
+        for fd in (self.read_end, self.write_end, self._null):
+            if fd >= 0:
+                os.close(fd)
+        self.read_end = self.write_end = self._null = -1
+
+    def __enter__(self) -> "Peeker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def peek(self, room) -> int:
+        """Copy the FIFO's queued bytes (as many as fit room, a writable
+        memoryview) into room without consuming them; returns how many."""
+        if self.size < capacity(self.fifo_fd):  # the FIFO was grown meanwhile
+            self.size = grow_pipe(self.write_end, capacity(self.fifo_fd))
+        tee, get_errno = _tee or _load_tee()
+        got = tee(self.fifo_fd, self.write_end, min(len(room), self.size), SPLICE_F_NONBLOCK)
+        if got < 0:
+            err = get_errno()
+            if err == errno.EAGAIN:  # the FIFO is empty
+                return 0
+            raise OSError(err, os.strerror(err))
+        pos = 0
+        try:
+            while pos < got:
+                pos += os.readv(self.read_end, [room[pos:got]])
+        finally:
+            if pos < got:  # never leave stale bytes for the next peek
+                self._discard()
+        return got
+
+    def _discard(self) -> None:
+        while True:
+            try:
+                if not os.read(self.read_end, 1 << 16):
+                    return
+            except BlockingIOError:
+                return
+
+
+def other_writers(fd: int) -> bool:
+    """True if any fd but ours on this FIFO (in any process we can see) is
+    open for writing: then bytes queued in it may be someone else's."""
+    own = os.fstat(fd)
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue
+        for name in fds:
+            if int(entry) == me and int(name) == fd:
+                continue
+            try:
+                info = os.stat(f"/proc/{entry}/fd/{name}")
+                if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
+                    continue
+                with open(f"/proc/{entry}/fdinfo/{name}", "rb") as fdinfo:
+                    flags = next(int(line.split()[1], 8) for line in fdinfo if line.startswith(b"flags:"))
+            except (OSError, StopIteration, ValueError):
+                continue
+            if flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR):
+                return True
+    return False
