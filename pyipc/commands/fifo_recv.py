@@ -6,7 +6,6 @@ from typing import Optional
 
 import typer
 
-from ..errors import UsageError
 from ._cli import Die, make_app, parse_or_usage, run, version_option
 from ._fifo_common import FRAMING_HELP, Framing, KEEP_HELP, MODE_HELP, SAFE_PATH_TEXT, fifo_session
 
@@ -62,7 +61,7 @@ app = make_app("Receive messages from the FIFO PATH and print each one as it arr
 def fifo_recv(
     path: str = typer.Argument(..., metavar="PATH", help="The FIFO to receive from.", show_default=False),
     framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
-    count: Optional[int] = typer.Option(None, "-n", "--count", metavar="N", help="Exit after exactly N messages, leaving what follows in the FIFO."),
+    count_spec: Optional[str] = typer.Option(None, "-n", "--count", metavar="N", help="Exit after exactly N messages, leaving what follows in the FIFO."),
     follow: bool = typer.Option(False, "--follow", help="Keep receiving across writers instead of stopping at end-of-file."),
     json_out: bool = typer.Option(False, "--json", help='Print one JSON object per message: {"data": ...}, or {"data_b64": ...} for bytes that are not UTF-8.'),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when no writer comes, or no next message arrives, within DURATION; 0 means no deadline."),
@@ -75,9 +74,9 @@ def fifo_recv(
     from ..durations import parse_duration
     from ..fifo import Receiver, Waiter, open_fifo, parse_mode, write_all
     from ..framing import frame
+    from ..integers import parse_count
 
-    if count is not None and count < 0:
-        raise UsageError(f"--count: must be 0 or more, not {count}")
+    count = parse_or_usage(parse_count, count_spec, "--count") if count_spec is not None else None
     bits = parse_or_usage(parse_mode, mode, "--mode")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     kind = framing.value
