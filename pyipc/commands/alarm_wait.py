@@ -135,11 +135,14 @@ def _deadline_signal(text: str) -> int:
 
 
 def _print_tick(number: int) -> None:
+    # os.write, not sys.stdout: a failed write must not stay buffered, to
+    # fail once more (a second message) when run() flushes at exit.
     try:
-        sys.stdout.write(f"tick {number}\n")
-        sys.stdout.flush()
+        os.write(1, f"tick {number}\n".encode())
     except BrokenPipeError:
         die_of_signal(signal.SIGPIPE)  # like yes | head: the reader is gone
+    except OSError as exc:
+        raise Die(f"write error: {exc.strerror}", EXIT_CANCELED) from None
 
 
 def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground, verbose) -> int:
