@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from ._cli import VALUES_TEXT, Die, die_of_signal, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "alarm-wait"
 USAGE = "[OPTIONS] DURATION [-- COMMAND [ARG...]]"

@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
-from ._cli import VALUES_TEXT, Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "reap-watch"
 USAGE = "[OPTIONS] COMMAND [COMMAND...] | --pid PID [--pid PID...] | --zombies"

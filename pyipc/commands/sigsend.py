@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
-from ._cli import VALUES_TEXT, Die, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "sigsend"
 USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
