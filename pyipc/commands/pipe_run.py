@@ -49,7 +49,7 @@ being built.
 """,
     "exit_status": [
         ("0", "The last stage (with --pipefail: every stage) succeeded."),
-        ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started."),
+        ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started. Or the --report could not be written, when the status would otherwise have been 0."),
         ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a bad duration or signal, an unknown option."),
         ("124", "The --timeout deadline was reached."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
@@ -157,13 +157,16 @@ def pipe_run(
         for fd in opened:
             if fd is not None:
                 os.close(fd)
-    if report is not None:
-        _write_report(result, report, report_fd)
+    lost = _write_report(result, report, report_fd) if report is not None else None
     if report_fd is not None:
         os.close(report_fd)
     if result.received_signal:
         die_of_signal(result.received_signal)
-    return EXIT_TIMEOUT if result.timed_out else result.status
+    status = EXIT_TIMEOUT if result.timed_out else result.status
+    if lost is not None:  # as reap-watch: the run's own status, or 1 if that was 0
+        where = f" to '{report_file}'" if report_file is not None else ""
+        raise Die(f"cannot write the report{where}: {lost.strerror}", status or EXIT_FAILURE)
+    return status
 
 
 def _open_input(path: str) -> int:
@@ -193,7 +196,8 @@ def _open_outputs(stdout_path, append, report_path, stdin_fd):
     return (next(fds) if stdout_path else None), (next(fds) if report_path else None)
 
 
-def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> None:
+def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
+    """Write the report; return the error that lost it, if any."""
     if report_format is ReportFormat.json:
         import json
 
@@ -215,7 +219,8 @@ def _write_report(result, report_format: ReportFormat, report_fd: Optional[int])
         while data:
             data = data[os.write(fd, data):]
     except OSError as exc:
-        warn(PROG, f"cannot write the report: {exc.strerror}")
+        return exc
+    return None
 
 
 def main() -> None:

@@ -236,7 +236,7 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
     elif in_signal_place:
         why = "a process group is written after the SIGNAL and --"
         fixed = command(options, ["SIGNAL"], words)
-    elif not bare.isdigit():  # a signal name among the targets
+    elif not re.fullmatch(r"[0-9]+", bare):  # a signal name among the targets
         why = "a signal is written once, without a dash, before the targets"
         fixed = None if signal_given or is_signal(words[0]) else \
             command(options, [bare], [w for w in words if w != word])

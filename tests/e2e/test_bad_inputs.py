@@ -108,6 +108,8 @@ CASES = [
     failure("pipe-run", ["-i", "out.txt", "-o", "out.txt", "cat"], "both the input and the output"),
     failure("pipe-run", ["-i", "in.txt", "--report", "text", "--report-file", "in.txt", "cat"],
             "both the input and the output"),
+    failure("pipe-run", ["--report", "text", "--report-file", "/dev/full", "true"],
+            "cannot write the report to '/dev/full': No space left on device"),
     failure("pipe-run", ["no-such-command-xyz"], "no-such-command-xyz: command not found", code=127),
     # -- reap-watch ----------------------------------------------------------------------
     usage("reap-watch", [], "missing COMMAND"),
