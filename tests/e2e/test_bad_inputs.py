@@ -42,18 +42,18 @@ CASE_TIMEOUT = 20  # a case that hangs (sigsend --pidfile FIFO did) is killed an
 
 class Case:
     """prog args: exits code, says needle. usage: a usage error (the Try line
-    follows). stdout_full: stdout is /dev/full. {pid} in args: a live process
-    that no case may signal."""
+    follows). stdout: 'full' (/dev/full) or 'closed' (fd 1 closed at start).
+    {pid} in args: a live process that no case may signal."""
 
-    def __init__(self, prog, args, code, needle, *, usage=None, stdout_full=False):
+    def __init__(self, prog, args, code, needle, *, usage=None, stdout=None):
         self.prog, self.args, self.code, self.needle = prog, list(args), code, needle
         self.usage = (code == USAGE[prog]) if usage is None else usage
-        self.stdout_full = stdout_full
+        self.stdout = stdout
 
     @property
     def id(self):
         shown = [a if len(a) <= 40 else f"{a[:4]}...({len(a)} chars)" for a in self.args]
-        return shlex.join([self.prog, *shown]) + (" >/dev/full" if self.stdout_full else "")
+        return shlex.join([self.prog, *shown]) + {None: "", "full": " >/dev/full", "closed": " >&-"}[self.stdout]
 
 
 def usage(prog, args, needle):
@@ -185,7 +185,8 @@ CASES = [
     failure("sigsend", ["TERM", "{pid}", "--pidfile", "bad.pid"], "pidfile 'bad.pid' holds no pid (found 'nope')"),
     failure("sigsend", ["TERM", "{pid}", "--pidfile", "empty.pid"], "pidfile 'empty.pid' holds no pid (empty)"),
     failure("sigsend", ["TERM", NOT_A_PID], f"cannot send TERM to {NOT_A_PID}: No such process"),
-    failure("sigsend", ["-l"], "No space left on device", stdout_full=True),
+    failure("sigsend", ["-l"], "No space left on device", stdout="full"),
+    failure("sigsend", ["-l", "--", "TERM"], "Bad file descriptor", stdout="closed"),
     # -- alarm-wait (coreutils timeout's codes: 125 for its own failures, usage included) --
     usage("alarm-wait", [], "missing DURATION"),
     usage("alarm-wait", ["abc"], "invalid duration 'abc'"),
@@ -216,7 +217,10 @@ CASES = [
     usage("alarm-wait", ["--bogus", "1"], "no such option: --bogus"),
     failure("alarm-wait", ["0.1", "--", "no-such-command-xyz"], "failed to run command 'no-such-command-xyz'", code=127),
     failure("alarm-wait", ["0.1", "--", "./d"], "failed to run command './d': Is a directory", code=126),
-    failure("alarm-wait", ["--every", "0.01", "--count", "2"], "No space left on device", code=125, stdout_full=True),
+    failure("alarm-wait", ["--every", "0.01", "--count", "2"], "write error: No space left on device", code=125,
+            stdout="full"),
+    failure("alarm-wait", ["--every", "0.01", "--count", "1"], "write error: Bad file descriptor", code=125,
+            stdout="closed"),
     # -- mkfifo-cat, fifo-send, fifo-recv ------------------------------------------------
     usage("mkfifo-cat", [], "PATH"),
     usage("mkfifo-cat", ["--timeout", "x", "p"], "--timeout: invalid duration 'x'"),
@@ -290,10 +294,11 @@ def run_case(case: Case, base: Path, programs: dict, target_pid: int) -> dict:
     directory = Path(tempfile.mkdtemp(dir=base))
     populate(directory)
     before = snapshot(directory)
-    args = [arg.replace("{pid}", str(target_pid)) for arg in case.args]
-    stdout = open("/dev/full", "wb") if case.stdout_full else subprocess.PIPE
-    started = time.monotonic()
-    proc = subprocess.Popen([programs[case.prog], *args], cwd=directory, stdin=subprocess.DEVNULL,
+    argv = [programs[case.prog], *(arg.replace("{pid}", str(target_pid)) for arg in case.args)]
+    if case.stdout == "closed":  # bash closes fd 1 and execs: the command is still the session leader
+        argv = ["bash", "-c", 'exec "$@" >&-', "bash", *argv]
+    stdout = open("/dev/full", "wb") if case.stdout == "full" else subprocess.PIPE
+    proc = subprocess.Popen(argv, cwd=directory, stdin=subprocess.DEVNULL,
                             stdout=stdout, stderr=subprocess.PIPE, env=ENV, start_new_session=True)
     hung = False
     try:
@@ -303,9 +308,8 @@ def run_case(case: Case, base: Path, programs: dict, target_pid: int) -> dict:
         os.killpg(proc.pid, signal.SIGKILL)  # its own session's group: pgid == pid
         out, err = proc.communicate()
     finally:
-        if case.stdout_full:
+        if case.stdout == "full":
             stdout.close()
-    elapsed = time.monotonic() - started
     # What it left may still be on its way out (an orphan being reaped): wait a little.
     deadline = time.monotonic() + 3
     left = session_members(proc.pid)
@@ -318,7 +322,7 @@ def run_case(case: Case, base: Path, programs: dict, target_pid: int) -> dict:
         except ProcessLookupError:
             pass
     return {"code": proc.returncode, "stdout": out or b"", "stderr": err, "hung": hung, "left": left,
-            "changed": _differences(before, snapshot(directory)), "elapsed": elapsed, "args": args}
+            "changed": _differences(before, snapshot(directory))}
 
 
 def _differences(before: dict, after: dict) -> list[str]:
