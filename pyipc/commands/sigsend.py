@@ -182,9 +182,6 @@ def _pidfile_problem(exc) -> str:
     return f"pidfile '{exc.path}' holds no pid" + (f" (found '{shown}')" if shown else " (empty)")
 
 
-_FLAG_OPTIONS = {"-l", "--list", "--all", "--version", "-h", "--help"}
-
-
 def _stray_dash_hint(args: list[str]) -> Optional[str]:
     """For a -9, -TERM or -4321 before --, which procps kill would have
     guessed at (kill -100 signals everyone), the message refusing it: what
