@@ -13,7 +13,7 @@ from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, 
 from ._values import VALUES_TEXT
 
 PROG = "sigsend"
-USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
+USAGE = "[OPTIONS] [-s] SIGNAL TARGET... | -l [N]"
 
 MANUAL = {
     "summary": "send a signal to processes or process groups, and optionally wait for them to exit",
