@@ -352,6 +352,26 @@ def results(target, tmp_path_factory):
         return {case_id: future.result() for case_id, future in futures.items()}
 
 
+# The cases issue 12 lists (and issue 11's sigsend hints), as written there.
+ISSUE_CASES = [
+    ["pipe-run", "-o", "out.txt", "--report", "text", "--report-file", "/nonexistent/r", "echo hi"],
+    ["sigsend", "0", "--pidfile", "p"],
+    ["reap-watch", "-o", "/dev/full", "true"],
+    ["sigsend", "-l", SUPER2], ["sigsend", SUPER2, "{pid}"], ["sigsend", f"RTMIN+{SUPER2}", "{pid}"],
+    ["sigsend", "--wait", "0.2", "--escalate", SUPER2, "0", "{pid}"],
+    ["pipe-run", "--timeout", "0.2", "-s", SUPER2, "sleep 5"],
+    ["alarm-wait", "-s", SUPER2, "0.2", "--", "sleep", "5"], ["alarm-wait", "--until", SUPER2, "0.2"],
+    ["reap-watch", "--pid", "+5"], ["reap-watch", "--pid", " 5"], ["reap-watch", "--pid", ARABIC5],
+    ["reap-watch", "--pid", " 4000000", "--timeout", "0.2"], ["sigsend", "-l", ARABIC15],
+    ["sigsend", "TERM", "-1"], ["sigsend", "-1", "{pid}"], ["sigsend", "-TERM", "{pid}"],
+]
+
+
+def test_every_case_the_issues_list_is_in_the_table():
+    table = [[case.prog, *case.args] for case in CASES]
+    assert [case for case in ISSUE_CASES if case not in table] == []
+
+
 def test_the_table_is_large_and_covers_every_command():
     assert len(CASES) >= 100
     assert len({case.id for case in CASES}) == len(CASES), "duplicate cases"
