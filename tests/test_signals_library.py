@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT, alive, run
 from pyipc.errors import UsageError
 from pyipc.sending import EVERYONE, BadPidfile, Sender, Target, parse_target, read_pidfile, sigqueue
-from pyipc.signames import catchable, list_signals, lookup, parse_signal
+from pyipc.integers import InvalidNumber
+from pyipc.signames import InvalidSignal, SignalProblem, catchable, list_signals, lookup, parse_signal
 
 
 @pytest.mark.parametrize("spec, number", [
@@ -160,3 +161,14 @@ def test_sigqueue_delivers_its_value():
             "print(info.si_signo, info.si_code)\n")
     result = run([sys.executable, "-c", code], cwd=ROOT)
     assert result.stdout.decode().split() == [str(int(signal.SIGUSR2)), "-1"], result.stderr  # SI_QUEUE
+
+
+@pytest.mark.parametrize("spec, problem", [("\u00b2", SignalProblem.MALFORMED), (" TERM", SignalProblem.MALFORMED),
+                                           ("FOO", SignalProblem.UNKNOWN_NAME), ("RTMIN+99", SignalProblem.REALTIME_RANGE)])
+def test_signal_errors_carry_what_was_wrong(spec, problem):
+    with pytest.raises(InvalidSignal) as caught:
+        parse_signal(spec)
+    assert (caught.value.text, caught.value.problem) == (spec, problem)
+    with pytest.raises(InvalidNumber) as caught:
+        parse_signal("65")
+    assert (caught.value.kind, caught.value.high) == ("signal number", signal.NSIG - 1)
