@@ -117,7 +117,7 @@ def run(quick: bool = False) -> list[dict]:
         fifo = os.path.join(work, "p")
         ours, ref = [], []
         for _ in range(runs):
-            ours.append(_bulk_once([mkfifo_cat, "--once", fifo], fifo, size))
+            ours.append(_bulk_once([mkfifo_cat, "--once", "--remove", fifo], fifo, size))
             os.mkfifo(fifo)
             ref.append(_bulk_once(["cat", fifo], fifo, size))
             os.unlink(fifo)

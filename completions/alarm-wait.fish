@@ -3,7 +3,7 @@ complete -c alarm-wait -f
 complete -c alarm-wait -l until -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'Without COMMAND: end early with status 0 when this signal arrives; exit 124 if the alarm fires first.'
 complete -c alarm-wait -l every -x -d 'Without COMMAND: print \'tick N\' at every INTERVAL, until --count or DURATION.'
 complete -c alarm-wait -l count -x -d 'With --every: stop after N ticks.'
-complete -c alarm-wait -s s -l signal -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'With COMMAND: the signal sent at the deadline.'
+complete -c alarm-wait -s s -l signal -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'With COMMAND: the signal sent at the deadline; 0 sends none (only --kill-after\'s KILL ends COMMAND).'
 complete -c alarm-wait -s k -l kill-after -x -d 'With COMMAND: also send KILL this long after the deadline signal.'
 complete -c alarm-wait -l preserve-status -d 'With COMMAND: exit with the command\'s status even after a timeout.'
 complete -c alarm-wait -l foreground -d 'With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled).'

@@ -5,7 +5,7 @@ complete -c fifo-recv -s n -l count -x -d 'Exit after exactly N messages, leavin
 complete -c fifo-recv -l follow -d 'Keep receiving across writers instead of stopping at end-of-file; on SIGINT, SIGTERM or SIGHUP, print what is queued first.'
 complete -c fifo-recv -l json -d 'Print one JSON object per message: {"data": ...}, or {"data_b64": ...} for bytes that are not UTF-8.'
 complete -c fifo-recv -l timeout -x -d 'Exit 124 when no writer comes, or no next message arrives, within DURATION; 0 means no deadline.'
-complete -c fifo-recv -l max-size -x -d 'The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1). Default 16M.'
+complete -c fifo-recv -l max-size -x -d 'The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1).'
 complete -c fifo-recv -l ready-fd -x -d 'Once ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so a script can wait for that instead of sleeping (s6\'s notification-fd convention).'
 complete -c fifo-recv -l create -d 'Create PATH as a FIFO if it is missing.'
 complete -c fifo-recv -s m -l mode -x -d 'Permission bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO.'

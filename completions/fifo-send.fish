@@ -4,7 +4,7 @@ complete -c fifo-send -s f -l framing -x -a 'line nul length' -d 'line: one mess
 complete -c fifo-send -l timeout -x -d 'Exit 124 when PATH does not appear, no reader comes, a write cannot complete, or readers take nothing out, within DURATION; 0 means no deadline.'
 complete -c fifo-send -l no-wait -d 'Fail at once (exit 1) when nobody has the FIFO open for reading.'
 complete -c fifo-send -l written -d 'Exit 0 once every message is written into the FIFO, without waiting for readers to take them out.'
-complete -c fifo-send -l max-size -x -d 'The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1). Default 16M.'
+complete -c fifo-send -l max-size -x -d 'The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1).'
 complete -c fifo-send -l create -d 'Create PATH as a FIFO if it is missing.'
 complete -c fifo-send -s m -l mode -x -d 'Permission bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO.'
 complete -c fifo-send -l keep -d 'Leave a FIFO this command created in place when it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too).'

@@ -6,18 +6,18 @@ _pyipc_sigsend() {
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
         --pidfile) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        --escalate) COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX" -- "${cur^^}")); return 0 ;;
+        -s|--signal|--escalate) COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX" -- "${cur^^}")); return 0 ;;
         --queue|--wait) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -l --pidfile --all --queue --wait --escalate --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -l --pidfile --all --queue --wait --signal -s --escalate --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         if ((takes_value)); then takes_value=0; continue; fi
-        case " --pidfile --queue --wait --escalate " in *" $word "*) takes_value=1; continue ;; esac
+        case " --pidfile --queue --wait -s --signal --escalate " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -5,6 +5,7 @@ complete -c sigsend -l pidfile -r -F -d 'Also signal the pid written in FILE (re
 complete -c sigsend -l all -d 'Allow the target -1, every process you may signal.'
 complete -c sigsend -l queue -x -d 'Send with sigqueue(3) and this integer value; pid targets only.'
 complete -c sigsend -l wait -x -d 'After sending, wait up to DURATION until every target has exited.'
+complete -c sigsend -s s -l signal -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'The signal, as util-linux kill -s takes it; every argument is then a TARGET.'
 complete -c sigsend -l escalate -x -a 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX' -d 'With --wait: send SIGNAL to the targets left at the end of DURATION, then wait DURATION again.'
 complete -c sigsend -l version -d 'Print the version and exit.'
 complete -c sigsend -s h -l help -d 'Show the help and exit.'

@@ -1,6 +1,9 @@
-"""Durations as the commands take them: seconds, fractional, optional unit s/m/h/d."""
+"""Durations as the commands take them: what strtod(3) reads, as coreutils
+timeout takes them, with an optional unit s/m/h/d."""
 
+import enum
 import math
+import re
 
 from .errors import UsageError
 
@@ -9,24 +12,85 @@ _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # Longer durations are clamped to this (about 68 years), as coreutils timeout
 # clamps to what its timer can hold: every wait and timer call here takes it.
 MAX_DURATION = float(2**31 - 1)
+# A positive duration shorter than this (1e-10000 underflows to 0.0) is
+# rounded up to it: it still times out at once, and it never becomes 0, which
+# means "no deadline" to --timeout and disarms an interval timer.
+MIN_POSITIVE_DURATION = 1e-9
+
+# The numbers strtod(3) reads in the C locale, ASCII only, each alternative as
+# long as strtod would take it (so '0x1d' is hex 29 seconds, not 1 day, as
+# strtod ends there too): a sign, then a hex float, a decimal with an optional
+# exponent, or inf/infinity; nan is read but refused (it is not >= 0).
+_NUMBER = re.compile(
+    r"(?P<sign>[+-]?)(?:"
+    r"(?P<hex>0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
+    r"|(?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<inf>[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
+    r"|(?P<nan>[nN][aA][nN](?:\([0-9A-Za-z_]*\))?)"
+    r")"
+)
+
+
+class DurationProblem(enum.Enum):
+    NOT_A_DURATION = "not a duration"
+    NEGATIVE = "negative"
+
+
+class InvalidDuration(UsageError):
+    """A duration that does not parse: ``text`` as given, and ``problem``."""
+
+    def __init__(self, text: str, problem: DurationProblem):
+        self.text, self.problem = text, problem
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.problem is DurationProblem.NEGATIVE:
+            return f"invalid duration '{self.text}': a duration cannot be negative"
+        return (f"invalid duration '{self.text}' (seconds as strtod reads them: 1.5, 2e3, 0x10, inf; "
+                f"with an optional unit s, m, h or d)")
 
 
 def parse_duration(text: str) -> float:
-    """'1.5' -> 1.5, '2m' -> 120.0, '.5h' -> 1800.0; raise UsageError otherwise.
+    """'1.5' -> 1.5, '2m' -> 120.0, '1e3' -> 1000.0, 'inf' -> MAX_DURATION.
 
-    Like coreutils timeout: a non-negative decimal number and one unit letter;
-    anything longer than MAX_DURATION (about 68 years) means MAX_DURATION.
+    As coreutils timeout reads a duration: what strtod(3) takes (decimal,
+    exponent, hex float, inf), then at most one unit letter; not negative, not
+    nan; no white space (strtod would skip it in front, not behind: refused
+    on both sides, as every number here). The result is clamped to
+    MAX_DURATION (about 68 years), and a positive number too small to
+    represent counts as MIN_POSITIVE_DURATION. Raises InvalidDuration.
     """
-    spec = text.strip()
-    unit = spec[-1:] if spec[-1:] in ("s", "m", "h", "d") else ""
-    number = spec[: len(spec) - len(unit)]
-    # float() alone would also take 'inf', 'nan', '1e3', '_1': refuse those shapes.
-    if not number or not all(c in "0123456789." for c in number) or number.count(".") > 1 or number == ".":
-        raise UsageError(f"invalid duration '{text}'")
-    value = float(number) * _UNITS[unit]
-    if not math.isfinite(value):
-        raise UsageError(f"invalid duration '{text}'")
-    return min(value, MAX_DURATION)
+    match = _NUMBER.match(text)
+    unit = text[match.end():] if match else None
+    if match is None or unit not in _UNITS:
+        raise InvalidDuration(text, DurationProblem.NOT_A_DURATION)
+    if match["nan"]:
+        raise InvalidDuration(text, DurationProblem.NOT_A_DURATION)
+    if match["inf"]:
+        value = math.inf
+    elif match["hex"]:
+        try:
+            value = float.fromhex(match["hex"])
+        except OverflowError:  # strtod gives HUGE_VAL (ERANGE): clamped below
+            value = math.inf
+    else:
+        value = float(match["dec"])
+    nonzero = value != 0 or any(c in "123456789abcdefABCDEF" for c in _mantissa(match))
+    if match["sign"] == "-" and nonzero:
+        raise InvalidDuration(text, DurationProblem.NEGATIVE)
+    if not nonzero:
+        return 0.0
+    value *= _UNITS[unit]
+    return min(max(value, MIN_POSITIVE_DURATION), MAX_DURATION)
+
+
+def _mantissa(match) -> str:
+    """The digits before any exponent: whether the number written is 0."""
+    if match["hex"]:
+        return re.split(r"[pP]", match["hex"][2:])[0]
+    if match["dec"]:
+        return re.split(r"[eE]", match["dec"])[0]
+    return "1"  # inf
 
 
 _POLL_MAX_MS = 2**31 - 1

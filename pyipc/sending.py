@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import select
 import signal
+import stat
 import time
 
 from .durations import poll_ms
-from .errors import UsageError
+from .errors import PyipcError
+from .integers import InvalidNumber, parse_int, parse_pid
 from .procfs import pids, proc_info
 
-__all__ = ["Target", "parse_target", "read_pidfile", "sigqueue", "Sender", "EVERYONE"]
+__all__ = ["Target", "parse_target", "BadPidfile", "read_pidfile", "sigqueue", "Sender", "EVERYONE"]
 
 EVERYONE = -1
-_INTEGER = re.compile(r"-?[0-9]+")
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # How often a process group is looked at again while waiting: groups have no pidfd.
 _GROUP_POLL_S = 0.01
@@ -69,26 +69,53 @@ class Target:
 
 def parse_target(text: str) -> Target:
     """'4321' -> pid, '0' -> own group, '-77' -> group 77, '-1' -> everyone.
-    Anything that is not an integer raises UsageError."""
-    if not _INTEGER.fullmatch(text):
-        raise UsageError(f"invalid target '{text}': not a pid (a target is an integer: PID, 0, -PGID or -1)")
-    pid = int(text)
-    if not _INT_MIN <= pid <= _INT_MAX:
-        raise UsageError(f"invalid target '{text}': out of range")
-    return Target(pid)
+    Anything that is not an integer (ASCII digits, pyipc.integers) raises
+    InvalidNumber, a UsageError."""
+    return Target(parse_int(text, "target", _INT_MIN, _INT_MAX))
+
+
+class BadPidfile(PyipcError, ValueError):
+    """A pidfile that was read but holds no pid, or is not a regular file.
+
+    ``path``; ``file_kind`` is what it is when it is not a regular file ('a
+    FIFO', 'a directory', ...), else None; ``found`` the first line (bytes,
+    at most 40) when it holds no pid."""
+
+    def __init__(self, path: str, *, file_kind: str | None = None, found: bytes = b""):
+        self.path, self.file_kind, self.found = path, file_kind, found
+        super().__init__(path, file_kind, found)
 
 
 def read_pidfile(path: str) -> Target:
-    """The pid written in path (its first line). Raises OSError (with the
-    filename) when it cannot be read, ValueError naming it when it holds no pid."""
-    with open(path, "rb") as handle:
-        data = handle.read(4096)
-    lines = data.split(b"\n", 1)
-    first = lines[0].strip() if lines else b""
-    if not re.fullmatch(rb"[0-9]+", first) or not 0 < int(first) <= _INT_MAX:
-        shown = first[:40].decode("utf-8", "replace")
-        raise ValueError(f"'{path}' holds no pid" + (f" (found '{shown}')" if shown else " (empty)"))
-    return Target(int(first), source=path)
+    """The pid written in path (its first line, white space around it ignored).
+
+    Opened with O_NONBLOCK, and refused unless a regular file: a FIFO or a
+    terminal would block open() or read() forever. Raises OSError (with the
+    filename) when it cannot be opened or read, BadPidfile otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise BadPidfile(path, file_kind=_file_kind(mode))
+        try:
+            data = os.read(fd, 4096)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, path) from None
+    finally:
+        os.close(fd)
+    first = data.split(b"\n", 1)[0].strip()
+    try:
+        return Target(parse_pid(first.decode("ascii")), source=path)
+    except (UnicodeDecodeError, InvalidNumber):
+        raise BadPidfile(path, found=first[:40]) from None
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def sigqueue(pid: int, signum: int, value: int) -> None:

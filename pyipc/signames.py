@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+import enum
+import re
 import signal
 
 from .errors import EXIT_SIGNAL_BASE, UsageError
+from .integers import parse_int
 from .status import signal_name
 
-__all__ = ["parse_signal", "signal_name", "list_signals", "lookup", "catchable", "NSIG"]
+__all__ = ["parse_signal", "InvalidSignal", "SignalProblem", "signal_name", "list_signals", "lookup", "catchable",
+           "NSIG"]
 
 NSIG = signal.NSIG  # one more than the highest signal number (65 on Linux)
+
+_NUMBER = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes '²', which int() refuses
+# ASCII only, or str.upper() would turn 'ſigterm' (long s) or 'sıgterm' (dotless i) into SIGTERM.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[+-][0-9]+)?")
+
+
+class SignalProblem(enum.Enum):
+    MALFORMED = "malformed"            # neither an ASCII number nor an ASCII name
+    UNKNOWN_NAME = "unknown name"
+    REALTIME_RANGE = "real-time offset out of range"
+    NOT_A_STATUS = "neither a signal number nor a status"  # lookup() only
+
+
+class InvalidSignal(UsageError):
+    """A signal that does not parse: ``text`` as given, and ``problem``.
+    (A number out of range is an integers.InvalidNumber.)"""
+
+    def __init__(self, text: str, problem: SignalProblem, *, allow_zero: bool = False):
+        self.text, self.problem, self.allow_zero = text, problem, allow_zero
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        rt = signal.SIGRTMAX - signal.SIGRTMIN
+        if self.problem is SignalProblem.UNKNOWN_NAME:
+            return f"unknown signal '{self.text}'; valid signals: {', '.join(name for _, name in list_signals())}"
+        if self.problem is SignalProblem.REALTIME_RANGE:
+            return f"invalid signal '{self.text}' (real-time signals: RTMIN..RTMIN+{rt}, RTMAX-{rt}..RTMAX)"
+        if self.problem is SignalProblem.NOT_A_STATUS:
+            return f"'{self.text}' is neither a signal number (1-{NSIG - 1}) nor a shell status 128+N"
+        return (f"invalid signal '{self.text}' (a name like TERM or SIGTERM, RTMIN+N, RTMAX-N, "
+                f"or a number from {0 if self.allow_zero else 1} to {NSIG - 1}, in ASCII)")
 
 
 def _by_name() -> dict[str, int]:
@@ -26,18 +61,16 @@ def _by_name() -> dict[str, int]:
 def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
     """'TERM', 'SIGTERM', 'sigterm', '15', 'RTMIN+3', 'RTMAX-1' -> number.
 
-    '0' (the existence check of kill(2)) only with allow_zero. Anything else,
-    including a number outside 1..NSIG-1, raises UsageError.
+    '0' (the existence check of kill(2)) only with allow_zero. Numbers are
+    ASCII digits only, as everywhere (pyipc.integers), and names ASCII letters:
+    no white space, no sign, no superscript. Anything else, including a number
+    outside 1..NSIG-1, raises InvalidSignal or InvalidNumber (both UsageErrors).
     """
-    text = spec.strip()
-    if text.lstrip("-+").isdigit() and text[:1] not in "+-":
-        number = int(text)
-        if number == 0 and allow_zero:
-            return 0
-        if 1 <= number < NSIG:
-            return number
-        raise UsageError(f"invalid signal number '{spec}' (valid: 1-{NSIG - 1}{', or 0' if allow_zero else ''})")
-    name = text.upper()
+    if _NUMBER.fullmatch(spec):
+        return parse_int(spec, "signal number", 0 if allow_zero else 1, NSIG - 1)
+    if not _NAME.fullmatch(spec):
+        raise InvalidSignal(spec, SignalProblem.MALFORMED, allow_zero=allow_zero)
+    name = spec.upper()
     if name.startswith("SIG"):
         name = name[3:]
     for base, anchor, sign in (("RTMIN", signal.SIGRTMIN, 1), ("RTMAX", signal.SIGRTMAX, -1)):
@@ -45,15 +78,15 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
             return anchor
         if name.startswith(base) and name[len(base) : len(base) + 1] in "+-" and len(name) > len(base) + 1:
             offset_text = name[len(base) + 1 :]
-            if offset_text.isdigit():
+            if _NUMBER.fullmatch(offset_text) and len(offset_text) <= 3:
                 offset = int(offset_text) * (1 if name[len(base)] == "+" else -1)
                 number = anchor + offset
                 if signal.SIGRTMIN <= number <= signal.SIGRTMAX and (offset * sign) >= 0:
                     return number
-            raise UsageError(f"invalid signal '{spec}' (real-time signals: RTMIN..RTMIN+{signal.SIGRTMAX - signal.SIGRTMIN}, RTMAX-{signal.SIGRTMAX - signal.SIGRTMIN}..RTMAX)")
+            raise InvalidSignal(spec, SignalProblem.REALTIME_RANGE)
     number = _by_name().get(name)
     if number is None or number in (signal.SIGRTMIN, signal.SIGRTMAX) and name not in ("RTMIN", "RTMAX"):
-        raise UsageError(f"unknown signal '{spec}'; valid signals: {', '.join(name for _, name in list_signals())}")
+        raise InvalidSignal(spec, SignalProblem.UNKNOWN_NAME)
     return number
 
 
@@ -74,15 +107,14 @@ def lookup(spec: str) -> str:
     """What ``kill -l SPEC`` prints: the name of a number (without SIG), the
     number of a name, and for a shell status 128+N the name of signal N
     ('143' -> 'TERM', as bash does). Raises UsageError for anything else."""
-    text = spec.strip()
-    if text.isdigit():
-        number = int(text)
+    if _NUMBER.fullmatch(spec):
+        number = int(spec) if len(spec) <= 6 else 0  # longer: neither, and int() has a digit limit
         if number > EXIT_SIGNAL_BASE and _exists(number - EXIT_SIGNAL_BASE):
             number -= EXIT_SIGNAL_BASE
         if 1 <= number < NSIG and _exists(number):
             return signal_name(number)[3:]
-        raise UsageError(f"'{spec}' is neither a signal number (1-{NSIG - 1}) nor a shell status 128+N")
-    return str(parse_signal(text))
+        raise InvalidSignal(spec, SignalProblem.NOT_A_STATUS)
+    return str(parse_signal(spec))
 
 
 def catchable(signum: int) -> bool:

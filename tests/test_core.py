@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from pyipc.cmdline import split_command
-from pyipc.durations import parse_duration
+from pyipc.durations import MAX_DURATION, MIN_POSITIVE_DURATION, DurationProblem, InvalidDuration, parse_duration
 from pyipc.errors import SpawnError, UsageError
 from pyipc.pipeline import Pipeline, run_pipeline
 from pyipc.signames import list_signals, parse_signal
@@ -91,16 +91,40 @@ def test_split_command_refuses_bad_lines(line, message):
         split_command(line)
 
 
-@pytest.mark.parametrize("text, seconds", [("1.5", 1.5), ("2m", 120), (".5h", 1800), ("1d", 86400), ("0", 0), ("3s", 3)])
+@pytest.mark.parametrize("text, seconds", [("1.5", 1.5), ("2m", 120), (".5h", 1800), ("1d", 86400), ("0", 0), ("3s", 3),
+                                           # what strtod reads, as coreutils timeout takes it
+                                           ("1e3", 1000), ("1E3s", 1000), ("2.5e-1m", 15), ("+2", 2), ("5.", 5),
+                                           ("0x10", 16), ("0x1d", 29),  # strtod reads hex 1d: 29 s, not 1 day
+                                           ("0x1.8p1", 3), ("-0", 0), ("0e999", 0), ("0x0p-99999", 0)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["-1", "inf", "nan", "1e3", "", "s", "1x", ".", "1..2", "1 m",
-                                  "\u00b2", "\u0663"])  # ² was an internal error, Arabic-Indic 3 was taken as 3
+@pytest.mark.parametrize("text", ["inf", "INFINITY", "infd", "1e400", "2.34e+5d", "0x1p99999", "9" * 400])
+def test_durations_too_long_are_clamped(text):
+    assert parse_duration(text) == MAX_DURATION
+
+
+@pytest.mark.parametrize("text", ["1e-10000", "1e-12", "0x1p-99999", "1e-" + "9" * 5000])
+def test_a_positive_duration_too_small_still_times_out(text):
+    # strtod underflows 1e-10000 to 0, which would mean "no deadline"
+    assert parse_duration(text) == MIN_POSITIVE_DURATION > 0
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN(1)", "", "s", "1x", ".", "1..2", "1 m", " 1", "1 ", "1_0", "e3", "1e",
+                                  "0x", "0x1p", "1ss", "1e3.5", "in", "infinit",
+                                  "\u00b2", "\u0663", "1\u00b9", "\uff11"])  # ² was an internal error, Arabic-Indic 3 was taken as 3
 def test_bad_durations(text):
-    with pytest.raises(UsageError, match="invalid duration"):
+    with pytest.raises(InvalidDuration, match="invalid duration") as caught:
         parse_duration(text)
+    assert (caught.value.text, caught.value.problem) == (text, DurationProblem.NOT_A_DURATION)
+
+
+@pytest.mark.parametrize("text", ["-1", "-inf", "-1e-10000", "-0x1"])
+def test_negative_durations(text):
+    with pytest.raises(InvalidDuration, match="cannot be negative") as caught:
+        parse_duration(text)
+    assert caught.value.problem is DurationProblem.NEGATIVE
 
 
 @pytest.mark.parametrize("text, number", [("TERM", 15), ("SIGTERM", 15), ("sigterm", 15), ("15", 15), ("kill", 9),

@@ -10,12 +10,13 @@ import pytest
 
 from conftest import ROOT, alive, run
 from pyipc.errors import UsageError
-from pyipc.sending import EVERYONE, Sender, Target, parse_target, read_pidfile, sigqueue
-from pyipc.signames import catchable, list_signals, lookup, parse_signal
+from pyipc.sending import EVERYONE, BadPidfile, Sender, Target, parse_target, read_pidfile, sigqueue
+from pyipc.integers import InvalidNumber
+from pyipc.signames import InvalidSignal, SignalProblem, catchable, list_signals, lookup, parse_signal
 
 
 @pytest.mark.parametrize("spec, number", [
-    ("TERM", 15), ("SIGTERM", 15), ("sigterm", 15), (" term ", 15), ("15", 15), ("KILL", 9),
+    ("TERM", 15), ("SIGTERM", 15), ("sigterm", 15), ("15", 15), ("KILL", 9),
     ("RTMIN", signal.SIGRTMIN), ("RTMIN+3", signal.SIGRTMIN + 3), ("rtmax-1", signal.SIGRTMAX - 1),
     ("SIGRTMAX", signal.SIGRTMAX), ("IOT", signal.SIGABRT), ("CLD", signal.SIGCHLD), ("64", 64),
 ])
@@ -24,7 +25,10 @@ def test_parse_signal_spellings(spec, number):
 
 
 @pytest.mark.parametrize("spec", ["0", "65", "100", "-15", "+15", "RTMAX+1", "RTMIN-1", "FOO", "", "SIG", "1.5",
-                                  "RTMIN+31", "RTMIN+x"])
+                                  "RTMIN+31", "RTMIN+x", " term ", "TERM ", "1 5",
+                                  # ASCII only: isdigit() takes these, int() takes the second, upper() maps the last two
+                                  "\u00b2", "\u0661\u0665", "RTMIN+\u00b2", "1\u00b9", "\u017figterm", "s\u0131gterm",
+                                  "9" * 5000])  # beyond int()'s own digit limit
 def test_parse_signal_refuses(spec):
     with pytest.raises(UsageError):
         parse_signal(spec)
@@ -40,7 +44,7 @@ def test_list_and_lookup():
     assert 32 not in table and 33 not in table  # glibc's own, not in signal(7)'s list
     assert lookup("143") == "TERM" and lookup("15") == "TERM" and lookup("sigkill") == "9"
     assert lookup(str(128 + signal.SIGRTMIN + 1)) == "RTMIN+1"
-    for bad in ("0", "32", "500", "nope"):
+    for bad in ("0", "32", "500", "nope", "\u00b2", "\u0661\u0665", " 15", "9" * 5000):
         with pytest.raises(UsageError):
             lookup(bad)
     assert not catchable(signal.SIGKILL) and not catchable(signal.SIGSTOP) and catchable(signal.SIGUSR1)
@@ -53,7 +57,7 @@ def test_parse_target(text, pid, kind):
     assert (target.pid, target.kind) == (pid, kind)
 
 
-@pytest.mark.parametrize("text", ["abc", "1.0", "0x10", " 1", "1 ", "+5", "--5", "", "99999999999"])
+@pytest.mark.parametrize("text", ["abc", "1.0", "0x10", " 1", "1 ", "+5", "--5", "", "99999999999", "\u0665", "1_0"])
 def test_parse_target_refuses_everything_but_an_integer(text):
     with pytest.raises(UsageError):
         parse_target(text)
@@ -62,12 +66,24 @@ def test_parse_target_refuses_everything_but_an_integer(text):
 def test_read_pidfile(tmp_path):
     (tmp_path / "a").write_text("123\nignored\n")
     assert read_pidfile(str(tmp_path / "a")).pid == 123
-    for content in ("", "\n", "abc", "-5", "0", "12 34"):
+    (tmp_path / "a").write_text(" 123 \n")  # a pidfile's white space is not part of the pid
+    assert read_pidfile(str(tmp_path / "a")).pid == 123
+    for content in ("", "\n", "abc", "-5", "0", "12 34", "+5", "\u0665", "99999999999"):
         (tmp_path / "b").write_text(content)
-        with pytest.raises(ValueError, match="holds no pid"):
+        with pytest.raises(BadPidfile) as caught:
             read_pidfile(str(tmp_path / "b"))
+        assert caught.value.file_kind is None and caught.value.found == content.strip().encode()
     with pytest.raises(FileNotFoundError):
         read_pidfile(str(tmp_path / "missing"))
+
+
+@pytest.mark.timeout(10)
+def test_read_pidfile_refuses_what_is_not_a_regular_file_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "fifo")  # open() of a FIFO with no writer used to hang forever
+    for path, kind in ((tmp_path / "fifo", "a FIFO"), (tmp_path, "a directory"), ("/dev/null", "a character device")):
+        with pytest.raises(BadPidfile) as caught:
+            read_pidfile(str(path))
+        assert (caught.value.path, caught.value.file_kind) == (str(path), kind)
 
 
 def sleeper(janitor, code="import time; print('READY', flush=True); time.sleep(60)", **kwargs):
@@ -145,3 +161,14 @@ def test_sigqueue_delivers_its_value():
             "print(info.si_signo, info.si_code)\n")
     result = run([sys.executable, "-c", code], cwd=ROOT)
     assert result.stdout.decode().split() == [str(int(signal.SIGUSR2)), "-1"], result.stderr  # SI_QUEUE
+
+
+@pytest.mark.parametrize("spec, problem", [("\u00b2", SignalProblem.MALFORMED), (" TERM", SignalProblem.MALFORMED),
+                                           ("FOO", SignalProblem.UNKNOWN_NAME), ("RTMIN+99", SignalProblem.REALTIME_RANGE)])
+def test_signal_errors_carry_what_was_wrong(spec, problem):
+    with pytest.raises(InvalidSignal) as caught:
+        parse_signal(spec)
+    assert (caught.value.text, caught.value.problem) == (spec, problem)
+    with pytest.raises(InvalidNumber) as caught:
+        parse_signal("65")
+    assert (caught.value.kind, caught.value.high) == ("signal number", signal.NSIG - 1)

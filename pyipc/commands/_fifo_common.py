@@ -30,29 +30,20 @@ KEEP_HELP = "Leave a FIFO this command created in place when it ends (it is remo
 
 
 READY_FD_HELP = "Once ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so a script can wait for that instead of sleeping (s6's notification-fd convention)."
-MAX_SIZE_HELP = "The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1). Default 16M."
+MAX_SIZE_HELP = "The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1)."
 
 
-def parse_size(text: str) -> int:
-    """'4096', '64K', '16M', '1G' -> bytes; UsageError otherwise."""
-    from ..errors import UsageError
-
-    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    spec = text.strip()
-    unit = spec[-1:].upper() if spec[-1:].upper() in ("K", "M", "G") else ""
-    number = spec[: len(spec) - len(unit)]
-    if not number or not all(c in "0123456789" for c in number) or int(number) == 0:
-        raise UsageError(f"invalid size '{text}' (a positive number of bytes, with K, M or G for KiB, MiB, GiB)")
-    return int(number) * units[unit]
-
-
-def ready_fd_or_usage(fd: int | None) -> int | None:
+def ready_fd_or_usage(text: str | None) -> int | None:
     """--ready-fd N checked before anything else happens: a usage error (2)
     names what is wrong with N."""
-    if fd is None:
+    if text is None:
         return None
     from ..errors import UsageError
+    from ..integers import parse_fd
     from ..ready import ReadyFdError, ReadyFdProblem, check_ready_fd
+    from ._cli import parse_or_usage
+
+    fd = parse_or_usage(parse_fd, text, "--ready-fd")
 
     try:
         return check_ready_fd(fd)

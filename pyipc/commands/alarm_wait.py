@@ -11,6 +11,7 @@ import typer
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "alarm-wait"
 USAGE = "[OPTIONS] DURATION [-- COMMAND [ARG...]]"
@@ -19,7 +20,8 @@ MANUAL = {
     "summary": "wait for an alarm, a signal or a tick; or run a command under a deadline, like timeout",
     "description": """
 DURATION is a non-negative number of seconds, fractional or not, with an
-optional unit: s (seconds), m (minutes), h (hours) or d (days).
+optional unit: s (seconds), m (minutes), h (hours) or d (days); every form it
+takes (1e3, inf, 0x10) is in NOTES.
 
 Without COMMAND, alarm-wait arms a real-time timer (setitimer ITIMER_REAL) and
 waits for its SIGALRM, then exits 0; alarm-wait 0 exits at once. With --until
@@ -35,7 +37,9 @@ gets --signal (TERM by default, followed by CONT), and KILL --kill-after
 later if COMMAND is still running. SIGTERM, SIGINT, SIGHUP and SIGQUIT sent
 to alarm-wait are passed on to the command's group (each followed by CONT), so
 Ctrl-C or Ctrl-\\ at a terminal stops it as well. DURATION 0 means no
-deadline. Options of alarm-wait come before DURATION; everything after
+deadline. --signal 0 sends no signal at the deadline, as in coreutils
+timeout: COMMAND then ends on its own, or by --kill-after's KILL (exit 137).
+Options of alarm-wait come before DURATION; everything after
 DURATION (and after an optional --) is the command and its own options.
 
 Every wait is done with the signals blocked and sigwaitinfo/sigtimedwait: a
@@ -58,6 +62,7 @@ alarm()/pause() race), and nothing runs in an asynchronous handler.
         ("alarm-wait 10 -- make test", "Run make test, terminate its whole process group after 10 seconds, exit 124 then."),
         ("alarm-wait -k 5 -s INT 1m -- ./server --port 8080", "Interrupt the server after a minute, and KILL it 5 seconds later if it is still running."),
     ],
+    "notes": VALUES_TEXT,
     "see_also": ["timeout(1)", "sleep(1)", "setitimer(2)", "sigtimedwait(2)", "alarm(2)", "sigsend(1)"],
     "complete_args": ["duration", "command", "file"],
 }
@@ -72,8 +77,8 @@ def alarm_wait(
     command: Optional[List[str]] = typer.Argument(None, metavar="COMMAND", help="The command to run under the deadline, with its arguments.", show_default=False),
     until: Optional[str] = typer.Option(None, "--until", metavar="SIGNAL", help="Without COMMAND: end early with status 0 when this signal arrives; exit 124 if the alarm fires first."),
     every: Optional[str] = typer.Option(None, "--every", metavar="INTERVAL", help="Without COMMAND: print 'tick N' at every INTERVAL, until --count or DURATION."),
-    count: Optional[int] = typer.Option(None, "--count", metavar="N", min=0, help="With --every: stop after N ticks."),
-    timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="With COMMAND: the signal sent at the deadline."),
+    count_spec: Optional[str] = typer.Option(None, "--count", metavar="N", help="With --every: stop after N ticks."),
+    timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="With COMMAND: the signal sent at the deadline; 0 sends none (only --kill-after's KILL ends COMMAND)."),
     kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="With COMMAND: also send KILL this long after the deadline signal."),
     preserve_status: bool = typer.Option(False, "--preserve-status", help="With COMMAND: exit with the command's status even after a timeout."),
     foreground: bool = typer.Option(False, "--foreground", help="With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled)."),
@@ -82,6 +87,7 @@ def alarm_wait(
 ) -> int:
     """Wait for an alarm, or run COMMAND with a deadline: alarm-wait 10 -- make test."""
     from ..durations import parse_duration
+    from ..integers import parse_count
     from ..signames import catchable, parse_signal
 
     argv = list(command or [])
@@ -90,11 +96,12 @@ def alarm_wait(
     if duration is None and every is None:
         raise UsageError("missing DURATION")
     seconds = parse_duration(duration) if duration is not None else 0.0
+    count = parse_or_usage(parse_count, count_spec, "--count") if count_spec is not None else None
 
     if argv:
         if until is not None or every is not None or count is not None:
             raise UsageError("--until, --every and --count wait without a COMMAND")
-        return _run_command(argv, seconds, parse_or_usage(parse_signal, timeout_signal, "--signal"),
+        return _run_command(argv, seconds, parse_or_usage(_deadline_signal, timeout_signal, "--signal"),
                             parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None,
                             preserve_status, foreground, verbose)
     if command:
@@ -122,12 +129,21 @@ def alarm_wait(
     return EXIT_OK
 
 
+def _deadline_signal(text: str) -> int:
+    from ..signames import parse_signal
+
+    return parse_signal(text, allow_zero=True)  # as coreutils timeout -s 0
+
+
 def _print_tick(number: int) -> None:
+    # os.write, not sys.stdout: a failed write must not stay buffered, to
+    # fail once more (a second message) when run() flushes at exit.
     try:
-        sys.stdout.write(f"tick {number}\n")
-        sys.stdout.flush()
+        os.write(1, f"tick {number}\n".encode())
     except BrokenPipeError:
         die_of_signal(signal.SIGPIPE)  # like yes | head: the reader is gone
+    except OSError as exc:
+        raise Die(f"write error: {exc.strerror}", EXIT_CANCELED) from None
 
 
 def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground, verbose) -> int:
@@ -178,7 +194,7 @@ def _negative_duration(args: list[str]) -> Optional[str]:
             skip = False
         elif arg in _VALUE_OPTIONS:
             skip = True
-        elif re.fullmatch(r"-[0-9.]+[smhd]?", arg):
+        elif re.match(r"-(?:[0-9.]|inf)", arg, re.IGNORECASE):  # what parse_duration would call negative
             return arg
         elif arg == "--" or not arg.startswith("-"):
             return None
@@ -186,9 +202,11 @@ def _negative_duration(args: list[str]) -> Optional[str]:
 
 
 def main() -> None:
+    from ..durations import DurationProblem, InvalidDuration
+
     negative = _negative_duration(sys.argv[1:])
     if negative is not None:
-        warn(PROG, f"invalid duration '{negative}': a duration cannot be negative")
+        warn(PROG, str(InvalidDuration(negative, DurationProblem.NEGATIVE)))
         try_help(PROG)
         sys.exit(EXIT_CANCELED)
     run(app, PROG, usage=USAGE, usage_code=EXIT_CANCELED, failure_code=EXIT_CANCELED)

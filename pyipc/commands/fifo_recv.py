@@ -6,10 +6,10 @@ from typing import Optional
 
 import typer
 
-from ..errors import UsageError
+from ._values import VALUES_TEXT
 from ._cli import Die, make_app, parse_or_usage, run, version_option
 from ._fifo_common import (FRAMING_HELP, MAX_SIZE_HELP, MODE_HELP, READY_FD_HELP, SAFE_PATH_TEXT, Framing, fifo_session,
-                           parse_size, ready_fd_or_usage)
+                           ready_fd_or_usage)
 
 PROG = "fifo-recv"
 USAGE = "[OPTIONS] PATH"
@@ -77,6 +77,7 @@ is open for reading, so that a script can start writers without sleeping.
         ("fifo-recv --follow --json /tmp/q.fifo", "Print every message as a JSON object, writer after writer."),
         ("fifo-recv --framing length /tmp/bin.fifo > messages.bin", "Receive binary-safe length-framed messages."),
     ],
+    "notes": VALUES_TEXT,
     "see_also": ["fifo-send(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "tee(2)", "flock(2)"],
     "complete_args": ["file"],
 }
@@ -89,12 +90,12 @@ app = make_app("Receive messages from the FIFO PATH and print each one as it arr
 def fifo_recv(
     path: str = typer.Argument(..., metavar="PATH", help="The FIFO to receive from.", show_default=False),
     framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
-    count: Optional[int] = typer.Option(None, "-n", "--count", metavar="N", help="Exit after exactly N messages, leaving what follows in the FIFO."),
+    count_spec: Optional[str] = typer.Option(None, "-n", "--count", metavar="N", help="Exit after exactly N messages, leaving what follows in the FIFO."),
     follow: bool = typer.Option(False, "--follow", help="Keep receiving across writers instead of stopping at end-of-file; on SIGINT, SIGTERM or SIGHUP, print what is queued first."),
     json_out: bool = typer.Option(False, "--json", help='Print one JSON object per message: {"data": ...}, or {"data_b64": ...} for bytes that are not UTF-8.'),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when no writer comes, or no next message arrives, within DURATION; 0 means no deadline."),
     max_size: str = typer.Option("16M", "--max-size", metavar="SIZE", help=MAX_SIZE_HELP),
-    ready_fd: Optional[int] = typer.Option(None, "--ready-fd", metavar="N", help=READY_FD_HELP),
+    ready_fd: Optional[str] = typer.Option(None, "--ready-fd", metavar="N", help=READY_FD_HELP),
     create: bool = typer.Option(False, "--create", help="Create PATH as a FIFO if it is missing."),
     mode: str = typer.Option("600", "-m", "--mode", metavar="MODE", help=MODE_HELP),
     keep: Optional[bool] = typer.Option(None, "--keep/--remove", help="Keep, or remove, a FIFO this command created when it ends (default: removed, but kept with --follow)."),
@@ -102,12 +103,13 @@ def fifo_recv(
 ) -> int:
     """Receive messages from the FIFO PATH and print each one as it arrives."""
     from ..durations import parse_duration
+    from ..integers import parse_size
     from ..fifo import FifoReader, Interrupted, Waiter, open_fifo, parse_mode, write_all
     from ..framing import split
+    from ..integers import parse_count
     from ..ready import notify
 
-    if count is not None and count < 0:
-        raise UsageError(f"--count: must be 0 or more, not {count}")
+    count = parse_or_usage(parse_count, count_spec, "--count") if count_spec is not None else None
     bits = parse_or_usage(parse_mode, mode, "--mode")
     limit = parse_or_usage(parse_size, max_size, "--max-size")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None

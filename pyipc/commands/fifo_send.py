@@ -6,10 +6,11 @@ from typing import List, Optional
 
 import typer
 
+from ._values import VALUES_TEXT
 from ._cli import make_app, parse_or_usage, run, version_option
 from ..errors import UsageError
 from ._fifo_common import (FRAMING_HELP, KEEP_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, Framing, describe,
-                           fifo_session, parse_size)
+                           fifo_session)
 
 PROG = "fifo-send"
 USAGE = "[OPTIONS] PATH [MESSAGE...]"
@@ -101,7 +102,7 @@ When stdin is a pipe and the input turns out to be a stream (a read fills the
 whole buffer), fifo-send grows that pipe (its own stdin, never the FIFO) to
 1 MiB (it stays smaller if the system refuses), so that its writer can run
 ahead instead of waking for every read.
-""",
+""" + VALUES_TEXT,
     "see_also": ["fifo-recv(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "fcntl(2)"],
     "complete_args": ["file", "none"],
 }
@@ -128,6 +129,7 @@ def fifo_send(
     import os
 
     from ..durations import parse_duration
+    from ..integers import parse_size
     from ..fifo import FifoWriter, Waiter, open_fifo, parse_mode
     from ..framing import FramingError, frame
 

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from ._values import VALUES_TEXT
 from ._cli import make_app, parse_or_usage, run, version_option
 from ._fifo_common import MODE_HELP, READY_FD_HELP, fifo_session, ready_fd_or_usage
 
@@ -60,6 +61,7 @@ is open, so that a script can start its writers without sleeping.
         ("mkfifo-cat --once --remove --mode 644 /tmp/in.fifo | wc -c", "Count the bytes of the first writer(s), then exit and remove the FIFO."),
         ("mkfifo-cat --timeout 30s /tmp/q.fifo", "Stop with status 124 once nothing has arrived for 30 seconds."),
     ],
+    "notes": VALUES_TEXT,
     "see_also": ["fifo-send(1)", "fifo-recv(1)", "mkfifo(1)", "cat(1)", "fifo(7)", "splice(2)"],
     "complete_args": ["file"],
 }
@@ -74,7 +76,7 @@ def mkfifo_cat(
     keep: bool = typer.Option(True, "--keep/--remove", help="Keep (the default), or remove, a FIFO mkfifo-cat created when it ends."),
     once: bool = typer.Option(False, "--once", help="Stop at the first end-of-file (every writer closed) instead of serving writer after writer."),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when nothing arrives for DURATION (seconds, or with unit s/m/h/d); 0 means no deadline."),
-    ready_fd: Optional[int] = typer.Option(None, "--ready-fd", metavar="N", help=READY_FD_HELP),
+    ready_fd: Optional[str] = typer.Option(None, "--ready-fd", metavar="N", help=READY_FD_HELP),
     version: bool = version_option(PROG),
 ) -> int:
     """Create the FIFO PATH if missing and copy everything its writers send to stdout."""

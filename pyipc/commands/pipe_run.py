@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
+from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "pipe-run"
 USAGE = "[OPTIONS] STAGE [STAGE...]"
@@ -48,7 +49,7 @@ being built.
 """,
     "exit_status": [
         ("0", "The last stage (with --pipefail: every stage) succeeded."),
-        ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started."),
+        ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started. Or the --report could not be written, when the status would otherwise have been 0."),
         ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a bad duration or signal, an unknown option."),
         ("124", "The --timeout deadline was reached."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
@@ -75,7 +76,13 @@ The stages are pipe-run's direct children. A stage's own children (for example
 the commands of a --shell stage that forks) are not signalled at the deadline
 unless the stage passes the signal on; they may keep a pipe open after
 pipe-run has ended.
-""",
+
+The output files (--output or --append, and --report-file) are opened only
+after every other check has passed, all together: if one cannot be opened,
+none is created or truncated (a bad --report-file leaves --output's file as
+it was). --output's file is truncated only then, and never when it is also
+the --input file.
+""" + VALUES_TEXT,
     "see_also": ["bash(1)", "sh(1)", "pipe(2)", "fork(2)", "dup2(2)", "execve(2)", "waitpid(2)", "timeout(1)"],
     "complete_args": ["command"],
 }
@@ -127,14 +134,12 @@ def pipe_run(
     pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle,
                         trace=Tracer(2, f"{PROG}: ") if trace else None)
 
-    opened, report_fd = [], None
+    stdin_fd = _open_input(input_file) if input_file is not None else None
+    opened, report_fd = [stdin_fd], None
     try:
-        stdin_fd = _open_input(input_file) if input_file is not None else None
-        opened.append(stdin_fd)
-        target = output_file if output_file is not None else append_file
-        stdout_fd = _open_output(target, append=append_file is not None, input_fd=stdin_fd) if target else None
+        stdout_fd, report_fd = _open_outputs(output_file if output_file is not None else append_file,
+                                             append_file is not None, report_file, stdin_fd)
         opened.append(stdout_fd)
-        report_fd = _open_output(report_file, append=False, input_fd=None) if report_file else None
         pipeline.stdin, pipeline.stdout = stdin_fd, stdout_fd
         with pipeline:
             for error in pipeline.start():
@@ -144,17 +149,24 @@ def pipe_run(
                     os.close(fd)
                     opened.remove(fd)
             result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail)
+    except BaseException:
+        if report_fd is not None:
+            os.close(report_fd)
+        raise
     finally:
         for fd in opened:
             if fd is not None:
                 os.close(fd)
-    if report is not None:
-        _write_report(result, report, report_fd)
+    lost = _write_report(result, report, report_fd) if report is not None else None
     if report_fd is not None:
         os.close(report_fd)
     if result.received_signal:
         die_of_signal(result.received_signal)
-    return EXIT_TIMEOUT if result.timed_out else result.status
+    status = EXIT_TIMEOUT if result.timed_out else result.status
+    if lost is not None:  # as reap-watch: the run's own status, or 1 if that was 0
+        where = f" to '{report_file}'" if report_file is not None else ""
+        raise Die(f"cannot write the report{where}: {lost.strerror}", status or EXIT_FAILURE)
+    return status
 
 
 def _open_input(path: str) -> int:
@@ -168,25 +180,24 @@ def _open_input(path: str) -> int:
     return fd
 
 
-def _open_output(path: str, *, append: bool, input_fd: Optional[int]) -> int:
-    # Opened without O_TRUNC, so that refusing (input is output) loses nothing.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0)
+def _open_outputs(stdout_path, append, report_path, stdin_fd):
+    """-o/-a and --report-file, opened together once every other check has
+    passed: a bad --report-file leaves -o's file as it was (pyipc.outputs)."""
+    from ..outputs import Output, SameAsInput, open_outputs
+
+    inputs = (stdin_fd,) if stdin_fd is not None else ()
+    wanted = [Output(p, append=a, not_same_as=inputs) for p, a in ((stdout_path, append), (report_path, False)) if p]
     try:
-        fd = os.open(path, flags, 0o666)
+        fds = iter(open_outputs(wanted))
+    except SameAsInput as exc:
+        raise Die(f"'{exc.path}' is both the input and the output file; refusing to clobber it", EXIT_FAILURE) from None
     except OSError as exc:
-        raise Die(f"cannot open '{path}': {exc.strerror}", EXIT_FAILURE) from None
-    info = os.fstat(fd)
-    if input_fd is not None and stat.S_ISREG(info.st_mode):
-        source = os.fstat(input_fd)
-        if (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino):
-            os.close(fd)
-            raise Die(f"'{path}' is both the input and the output file; refusing to clobber it", EXIT_FAILURE)
-    if not append and stat.S_ISREG(info.st_mode):
-        os.ftruncate(fd, 0)
-    return fd
+        raise Die(f"cannot open {oserror_text(exc)}", EXIT_FAILURE) from None
+    return (next(fds) if stdout_path else None), (next(fds) if report_path else None)
 
 
-def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> None:
+def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
+    """Write the report; return the error that lost it, if any."""
     if report_format is ReportFormat.json:
         import json
 
@@ -208,7 +219,8 @@ def _write_report(result, report_format: ReportFormat, report_fd: Optional[int])
         while data:
             data = data[os.write(fd, data):]
     except OSError as exc:
-        warn(PROG, f"cannot write the report: {exc.strerror}")
+        return exc
+    return None
 
 
 def main() -> None:

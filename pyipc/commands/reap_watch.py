@@ -7,8 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn
+from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
+from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "reap-watch"
 USAGE = "[OPTIONS] COMMAND [COMMAND...] | --pid PID [--pid PID...] | --zombies"
@@ -56,7 +57,7 @@ death).
 """,
     "exit_status": [
         ("0", "Every COMMAND exited 0; with --pid, every watched process ended; with --zombies, there is no zombie."),
-        ("1", "With --zombies: there is at least one zombie. Otherwise reap-watch could not run (an --output file cannot be opened, a --pid does not exist)."),
+        ("1", "With --zombies: there is at least one zombie. Otherwise reap-watch could not run (an --output file cannot be opened, a --pid does not exist), or the report could not be written (when the status would otherwise have been 0)."),
         ("2", "Usage error: no COMMAND, an empty command, unbalanced quotes, a bad duration or pid, options that do not go together."),
         ("124", "With --pid: the --timeout ran out before every watched process ended."),
         ("126", "The first failing COMMAND was found but could not be executed."),
@@ -86,7 +87,11 @@ descendants the process reaped itself.
 
 The kernel keeps no time of death for a zombie: --zombies shows how long ago
 each one started.
-""",
+
+--output FILE is opened (and truncated) only after every other check has
+passed, --pid targets included. If the report cannot be written (a full disk,
+/dev/full), reap-watch goes on reaping and says so once, at the end.
+""" + VALUES_TEXT,
     "see_also": ["wait4(2)", "waitid(2)", "prctl(2)", "pidfd_open(2)", "proc(5)", "tini(1)", "ps(1)"],
     "complete_args": ["command"],
 }
@@ -103,7 +108,7 @@ def reap_watch(
     grace: Optional[str] = typer.Option(None, "--grace", metavar="DURATION", help="KILL what is left this long after the first forwarded signal."),
     json_lines: bool = typer.Option(False, "--json", help="Report each process as one JSON object per line."),
     output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the reports to FILE instead of stderr."),
-    pids: Optional[List[int]] = typer.Option(None, "--pid", metavar="PID", help="Watch process PID (not a child) and report its end; repeatable.", show_default=False),
+    pid_specs: Optional[List[str]] = typer.Option(None, "--pid", metavar="PID", help="Watch process PID (not a child) and report its end; repeatable.", show_default=False),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="With --pid: exit 124 if a watched process is still running after DURATION."),
     zombies: bool = typer.Option(False, "--zombies", help="List the zombie processes of this machine and exit (1 if there are any)."),
     version: bool = version_option(PROG),
@@ -111,7 +116,9 @@ def reap_watch(
     """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
     from ..cmdline import split_command
     from ..durations import parse_duration
+    from ..integers import parse_pid
 
+    pids = [parse_or_usage(parse_pid, text, "--pid") for text in pid_specs or ()]
     modes = sum((bool(commands), bool(pids), zombies))
     if modes == 0:
         raise UsageError("missing COMMAND (or --pid PID, or --zombies)")
@@ -121,9 +128,6 @@ def reap_watch(
         raise UsageError("--timeout works with --pid only")
     if (wait_all or group or grace is not None) and not commands:
         raise UsageError("--wait-all, --group and --grace need a COMMAND")
-    for pid in pids or ():
-        if not 0 < pid <= 2**31 - 1:  # pid_t: beyond it pidfd_open overflows
-            raise UsageError(f"--pid: invalid process id '{pid}'")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace_s = parse_or_usage(parse_duration, grace, "--grace") if grace is not None else None
     argvs = [split_command(line) for line in commands or ()]
@@ -140,11 +144,16 @@ def reap_watch(
     try:
         report = _Reporter(out_fd, json_lines)
         if pids:
-            return _watch(pids, seconds, report)
-        return _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s)
+            status = _watch(pids, seconds, report)
+        else:
+            status = _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s)
     finally:
         if out_fd != 2:
             os.close(out_fd)
+    if report.write_error is not None:  # the reaping went on; now say that its report is lost
+        where = f" to '{output}'" if output is not None else ""
+        raise Die(f"cannot write the report{where}: {report.write_error.strerror}", status or EXIT_FAILURE)
+    return status
 
 
 def _reap(argvs, report, *, wait_all, group, grace) -> int:
@@ -200,6 +209,7 @@ class _Reporter:
 
     def __init__(self, fd: int, json_lines: bool):
         self.fd, self.json_lines, self.lines = fd, json_lines, []
+        self.write_error: OSError | None = None  # the first failed write: said once, at the end
         if json_lines:  # json costs a few ms of start-up: only load it when asked for
             import json
 
@@ -225,8 +235,9 @@ class _Reporter:
         try:
             while data:
                 data = data[os.write(self.fd, data):]
-        except OSError:
-            pass  # a report that cannot be written must not stop the reaping
+        except OSError as exc:  # a report that cannot be written must not stop the reaping
+            if self.write_error is None:
+                self.write_error = exc
 
 
 def _describe(end) -> str:
@@ -246,10 +257,12 @@ def _describe(end) -> str:
 
 
 def _open_output(path: str) -> int:
+    from ..outputs import Output, open_outputs
+
     try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        return open_outputs([Output(path)])[0]
     except OSError as exc:
-        raise Die(f"cannot open '{path}': {exc.strerror}") from None
+        raise Die(f"cannot open {oserror_text(exc)}") from None
 
 
 def main() -> None:

@@ -10,9 +10,10 @@ import typer
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
 from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._values import VALUES_TEXT
 
 PROG = "sigsend"
-USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
+USAGE = "[OPTIONS] [-s] SIGNAL TARGET... | -l [N]"
 
 MANUAL = {
     "summary": "send a signal to processes or process groups, and optionally wait for them to exit",
@@ -28,14 +29,23 @@ for an option; -1 for every process you may signal, which is refused unless
 --all is given. Unlike procps kill, nothing is ever reinterpreted: a TARGET
 that is not an integer, or a signal number the system does not have (65, 100,
 RTMAX+1), is a usage error and nothing is sent. --pidfile FILE adds the pid
-written on the first line of FILE.
+written on the first line of FILE, which must be a regular file (it is
+opened without blocking: a FIFO or a terminal is refused at once).
+
+As in util-linux kill, the signal may also be given with -s SIGNAL or
+--signal SIGNAL; every argument is then a TARGET (sigsend -s TERM 4321). A
+signal written with a dash (-9, -TERM, the old kill form) or a -PGID before
+-- is refused, and the message shows the command written the way sigsend
+takes it (sigsend 9 4321, sigsend TERM -- -4321; -- -1 with --all for every
+process).
 
 With --wait DURATION, sigsend then waits until every target has exited. Each
 pid target is held by a pidfd opened before the signal is sent, so a pid that
 is reused by a new process after the target died is never mistaken for the
 target. A process group is gone when it has no member left but zombies.
 --escalate SIGNAL sends SIGNAL to the targets still there when DURATION runs
-out, then waits up to DURATION again.
+out, saying so on stderr for each one (as coreutils timeout -v says what it
+sends), then waits up to DURATION again.
 
 When a target is sigsend's own process group (0, or -PGID of that group), the
 signal reaches sigsend too: sigsend blocks it first, so that it lives to report
@@ -49,7 +59,7 @@ signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
 """,
     "exit_status": [
         ("0", "Every target was signalled (and, with --wait, is gone)."),
-        ("1", "No target could be signalled, or a --pidfile cannot be read or holds no pid (then nothing is sent)."),
+        ("1", "No target could be signalled, or a --pidfile cannot be read, is not a regular file or holds no pid (then nothing is sent)."),
         ("2", "Usage error: unknown signal (the valid names are listed), a signal number out of range, a TARGET that is not an integer, -1 without --all, an unknown option."),
         ("64", "Some targets were signalled and others could not be."),
         ("124", "With --wait: some targets were still running at the end."),
@@ -62,6 +72,7 @@ signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
         ("sigsend --queue 42 RTMIN+1 4321", "Send SIGRTMIN+1 with the value 42 (sigqueue(3)); the receiver finds it in si_value."),
         ("sigsend -l 137", "Prints KILL: the signal behind a shell status of 137."),
     ],
+    "notes": VALUES_TEXT,
     "see_also": ["kill(1)", "kill(2)", "sigqueue(3)", "pidfd_open(2)", "signal(7)", "alarm-wait(1)"],
     "complete_args": ["signal", "pid"],
 }
@@ -69,7 +80,7 @@ signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
 app = make_app("Send SIGNAL to every TARGET (a pid, 0, or -PGID after --).")
 
 # Options followed by a value, so a value like --queue -5 is not taken for a stray option.
-_VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate"}
+_VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate", "-s", "--signal"}
 
 
 
@@ -82,12 +93,18 @@ def sigsend(
     everyone: bool = typer.Option(False, "--all", help="Allow the target -1, every process you may signal."),
     queue: Optional[str] = typer.Option(None, "--queue", metavar="VALUE", help="Send with sigqueue(3) and this integer value; pid targets only."),
     wait: Optional[str] = typer.Option(None, "--wait", metavar="DURATION", help="After sending, wait up to DURATION until every target has exited."),
+    signal_opt: Optional[str] = typer.Option(None, "-s", "--signal", metavar="SIGNAL", help="The signal, as util-linux kill -s takes it; every argument is then a TARGET."),
     escalate: Optional[str] = typer.Option(None, "--escalate", metavar="SIGNAL", help="With --wait: send SIGNAL to the targets left at the end of DURATION, then wait DURATION again."),
     version: bool = version_option(PROG),
 ) -> int:
     """Send SIGNAL to every TARGET: sigsend TERM 4321, sigsend -- INT -77."""
     from ..signames import list_signals as all_signals, lookup, parse_signal, signal_name
 
+    if signal_opt is not None:  # kill -s SIG PID...: every argument is a target
+        if list_signals:
+            raise UsageError("-l and --signal cannot be used together")
+        target_specs = ([signal_spec] if signal_spec is not None else []) + list(target_specs or [])
+        signal_spec = signal_opt
     if list_signals:
         if target_specs or pidfiles:
             raise UsageError("-l takes at most one argument and no targets")
@@ -96,7 +113,7 @@ def sigsend(
         return EXIT_OK
 
     from ..durations import parse_duration
-    from ..sending import EVERYONE, Sender, errno_text, parse_target, read_pidfile
+    from ..sending import EVERYONE, BadPidfile, Sender, errno_text, parse_target, read_pidfile
 
     if signal_spec is None:
         raise UsageError("missing SIGNAL and TARGET")
@@ -121,8 +138,8 @@ def sigsend(
             targets.append(read_pidfile(path))
         except OSError as exc:
             raise Die(f"cannot read pidfile '{path}': {exc.strerror}", EXIT_FAILURE) from None
-        except ValueError as exc:
-            raise Die(f"pidfile {exc}", EXIT_FAILURE) from None
+        except BadPidfile as exc:
+            raise Die(_pidfile_problem(exc), EXIT_FAILURE) from None
 
     sender = Sender(targets, signum, queue_value=value, waiting=seconds is not None)
     try:
@@ -135,6 +152,9 @@ def sigsend(
         if seconds is not None and sender.sent:
             survivors = sender.wait(seconds)
             if survivors and escalation is not None:
+                for target in survivors:  # as timeout -v says what it sends at the deadline
+                    warn(PROG, f"{target.describe()} is still running after --wait {wait}: "
+                               f"sending {signal_name(escalation)[3:]}")
                 sender.send(escalation, only_survivors=True)
                 survivors = sender.wait(seconds)
             for target in survivors:
@@ -150,40 +170,88 @@ def sigsend(
 
 
 def _queue_value(text: str) -> int:
-    if not re.fullmatch(r"[-+]?[0-9]+", text.strip()) or not -(2**31) <= int(text) < 2**31:
-        raise UsageError(f"--queue: invalid value '{text}' (an integer from {-(2**31)} to {2**31 - 1})")
-    return int(text)
+    from ..integers import parse_int
+
+    return parse_or_usage(lambda t: parse_int(t, "value", -(2**31), 2**31 - 1), text, "--queue")
 
 
-def _stray_dash_word(args: list[str]) -> Optional[str]:
-    """A -9, -TERM or -4321 before --: procps kill would have guessed what it
-    means (kill -100 signals everyone); we refuse and say why."""
+def _pidfile_problem(exc) -> str:
+    if exc.file_kind is not None:
+        return f"pidfile '{exc.path}' is {exc.file_kind}, not a regular file"
+    shown = exc.found.decode("utf-8", "replace")
+    return f"pidfile '{exc.path}' holds no pid" + (f" (found '{shown}')" if shown else " (empty)")
+
+
+def _stray_dash_hint(args: list[str]) -> Optional[str]:
+    """For a -9, -TERM or -4321 before --, which procps kill would have
+    guessed at (kill -100 signals everyone), the message refusing it: what
+    the word would mean here, written the way sigsend takes it."""
     from ..signames import parse_signal
 
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "--":
-            return None
-        elif arg in _VALUE_OPTIONS:
-            skip = True
-        elif re.fullmatch(r"-[0-9]+", arg):
-            return arg
-        elif re.fullmatch(r"-[A-Za-z][A-Za-z0-9+-]+", arg):
-            try:
-                parse_signal(arg[1:])
-            except UsageError:
-                continue
-            return arg
-    return None
+    def is_signal(text: str) -> bool:
+        try:
+            parse_signal(text, allow_zero=True)
+            return True
+        except UsageError:
+            return False
+
+    options: list[str] = []
+    words: list[str] = []  # the positional words, the stray one included
+    stray, signal_given = None, False
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            words += list(rest)
+            break
+        if arg in _VALUE_OPTIONS:
+            options += [arg, next(rest, "")]
+            signal_given = signal_given or arg in ("-s", "--signal")
+        elif re.fullmatch(r"-[0-9]+", arg) or (re.fullmatch(r"-[A-Za-z][A-Za-z0-9+-]*", arg) and is_signal(arg[1:])
+                                               and not (arg.startswith("-s") and is_signal(arg[2:]))):
+            stray = stray or (arg, len(words))
+            words.append(arg)
+        elif arg.startswith("-") and arg != "-":
+            options.append(arg)  # another option (click judges it), or -sTERM, --signal=TERM
+            signal_given = signal_given or arg.startswith(("--signal=", "-s"))
+        else:
+            words.append(arg)
+    if stray is None:
+        return None
+    word, index = stray
+    bare = word[1:]
+    in_signal_place = index == 0 and not signal_given
+
+    def command(options, signal, targets):
+        import shlex
+
+        dashed = any(t.startswith("-") for t in targets)
+        return "sigsend " + shlex.join(options + signal + (["--"] if dashed else []) + targets)
+
+    if in_signal_place and is_signal(bare):
+        why = "a signal is written without a dash"
+        fixed = command(options, [bare], words[1:])
+    elif in_signal_place:
+        why = "a process group is written after the SIGNAL and --"
+        fixed = command(options, ["SIGNAL"], words)
+    elif not re.fullmatch(r"[0-9]+", bare):  # a signal name among the targets
+        why = "a signal is written once, without a dash, before the targets"
+        fixed = None if signal_given or is_signal(words[0]) else \
+            command(options, [bare], [w for w in words if w != word])
+    else:
+        signal, targets = ([], words) if signal_given else (words[:1], words[1:])
+        if bare == "1":
+            why = "-1, every process you may signal, is written after -- and needs --all"
+            fixed = command(([] if "--all" in options else ["--all"]) + options, signal, targets)
+        else:
+            why = "a process group is written after --"
+            fixed = command(options, signal, targets)
+    return f"no such option: {word} ({why}" + (f": {fixed})" if fixed else ")")
 
 
 def main() -> None:
-    stray = _stray_dash_word(sys.argv[1:])
-    if stray is not None:
-        warn(PROG, f"no such option: {stray} (a signal is written without a dash: sigsend {stray[1:]} PID; "
-                   f"a process group goes after --: sigsend SIGNAL -- {stray})")
+    hint = _stray_dash_hint(sys.argv[1:])
+    if hint is not None:
+        warn(PROG, hint)
         try_help(PROG)
         sys.exit(EXIT_USAGE)
     run(app, PROG, usage=USAGE)

@@ -384,8 +384,8 @@ def test_not_found_127_not_executable_126_while_the_others_still_run(in_tmp):
     (["   "], "empty command"),
     (["--grace", "soon", "true"], "--grace: invalid duration 'soon'"),
     (["--timeout", "1", "true"], "--timeout works with --pid only"),
-    (["--pid", "0"], "--pid: invalid process id '0'"),
-    (["--pid", "99999999999"], "--pid: invalid process id '99999999999'"),  # was an internal OverflowError
+    (["--pid", "0"], "--pid: invalid pid '0'"),
+    (["--pid", "99999999999"], "--pid: invalid pid '99999999999'"),  # was an internal OverflowError
     (["--pid", "abc"], "'abc'"),
     (["--zombies", "true"], "cannot be used together"),
     (["--wait-all", "--zombies"], "need a COMMAND"),

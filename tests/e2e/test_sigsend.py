@@ -124,14 +124,45 @@ def test_target_zero_is_our_own_process_group(helper_file, janitor):
 
 
 def test_a_negative_pid_before_dashdash_is_refused_with_a_hint(helper_file, janitor):
+    """Each hint writes the user's own command the way sigsend takes it, and
+    never points to a form that means something else (-- -1 is every
+    process, not a group)."""
     helper = Helper(janitor, helper_file)
-    for args in (["-9", str(helper.pid)], ["TERM", f"-{helper.pid}"], ["-TERM", str(helper.pid)]):
+    pid = str(helper.pid)
+    for args, word, hint in (
+        (["-9", pid], "-9", f"a signal is written without a dash: sigsend 9 {pid}"),
+        (["-1", pid], "-1", f"a signal is written without a dash: sigsend 1 {pid}"),
+        (["-TERM", pid], "-TERM", f"a signal is written without a dash: sigsend TERM {pid}"),
+        (["TERM", f"-{pid}"], f"-{pid}", f"a process group is written after --: sigsend TERM -- -{pid}"),
+        (["TERM", "-1"], "-1",
+         "-1, every process you may signal, is written after -- and needs --all: sigsend --all TERM -- -1"),
+        (["-s", "TERM", f"-{pid}"], f"-{pid}", f"a process group is written after --: sigsend -s TERM -- -{pid}"),
+        ([pid, "-TERM"], "-TERM", f"a signal is written once, without a dash, before the targets: sigsend TERM {pid}"),
+    ):
         result = run([SIGSEND, *args])
         assert result.returncode == 2, args
-        first = result.stderr.decode().splitlines()[0]
-        assert first.startswith("sigsend: no such option: -") and "sigsend SIGNAL -- -" in first
-    run([SIGSEND, "USR2", str(helper.pid)])
+        assert result.stderr.decode().splitlines() == [f"sigsend: no such option: {word} ({hint})",
+                                                       "Try 'sigsend --help' for more information."], args
+    run([SIGSEND, "USR2", pid])
     assert helper.next_signal()[0] == signal.SIGUSR2  # nothing else reached it
+
+
+def test_signal_given_with_s_as_util_linux_kill_takes_it(helper_file, janitor):
+    helper = Helper(janitor, helper_file)
+    for args, signum in ((["-s", "USR1", str(helper.pid)], signal.SIGUSR1),
+                         (["--signal", "USR2", str(helper.pid)], signal.SIGUSR2),
+                         (["--signal=HUP", str(helper.pid)], signal.SIGHUP)):
+        result = run([SIGSEND, *args])
+        assert result.returncode == 0, (args, result.stderr)
+        assert helper.next_signal()[0] == signum
+
+
+def test_escalation_says_what_it_sends(janitor, in_tmp):
+    stubborn = start(janitor, STUBBORN)
+    result = run([SIGSEND, "--wait", "0.3", "--escalate", "KILL", "TERM", str(stubborn.pid)])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode() == f"sigsend: {stubborn.pid} is still running after --wait 0.3: sending KILL\n"
+    assert stubborn.wait(timeout=10) == -signal.SIGKILL
 
 
 needs_namespaces = pytest.mark.skipif(
