@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-import typer
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import UsageError
 from ._cli import make_app, parse_or_usage, run, version_option

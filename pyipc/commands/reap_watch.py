@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-import typer
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_TIMEOUT, UsageError
 from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, version_option, warn

@@ -6,10 +6,10 @@ import re
 import sys
 from typing import List, Optional
 
-import typer
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
-from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._cli import Die, make_app, parse_or_usage, run, try_help, value_options, version_option, warn
 
 PROG = "sigsend"
 USAGE = "[OPTIONS] SIGNAL TARGET... | -l [N]"
@@ -67,9 +67,6 @@ signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
 }
 
 app = make_app("Send SIGNAL to every TARGET (a pid, 0, or -PGID after --).")
-
-# Options followed by a value, so a value like --queue -5 is not taken for a stray option.
-_VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate"}
 
 
 
@@ -160,13 +157,14 @@ def _stray_dash_word(args: list[str]) -> Optional[str]:
     means (kill -100 signals everyone); we refuse and say why."""
     from ..signames import parse_signal
 
+    takes_value = value_options(app, PROG)  # so that a value like --queue -5 is not taken for a stray option
     skip = False
     for arg in args:
         if skip:
             skip = False
         elif arg == "--":
             return None
-        elif arg in _VALUE_OPTIONS:
+        elif arg in takes_value:
             skip = True
         elif re.fullmatch(r"-[0-9]+", arg):
             return arg
