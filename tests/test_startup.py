@@ -17,8 +17,9 @@ from startup_cases import trivial_cases  # noqa: E402
 # Heavy and never needed by a trivial run of these commands: typer and its click
 # are for --help and usage errors only (issue 13: argv is read from the
 # description gendocs derives from the Typer apps); typer 0.29+ pulls pydantic;
-# rich is for pretty help; the rest have no business in a small CLI.
-FORBIDDEN = ["typer", "click", "pydantic", "pydantic_core", "rich", "asyncio", "concurrent", "multiprocessing",
+# rich is for pretty help; typing alone costs about 4 ms (command modules import
+# it for type checkers only); the rest have no business in a small CLI.
+FORBIDDEN = ["typer", "click", "typing", "pydantic", "pydantic_core", "rich", "asyncio", "concurrent", "multiprocessing",
              "email", "http", "xml", "sqlite3", "numpy", "ssl", "unittest", "pytest"]
 
 

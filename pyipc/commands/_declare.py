@@ -132,15 +132,21 @@ class App:
 
 
 def _make_real(function) -> None:
-    """Replace recorded declarations in the function's defaults by Typer's; in
-    annotations (Annotated[int, typer.Option(...)], strings until now), the
-    module's name typer means the real one."""
-    if any(isinstance(a, str) and "typer." in a for a in function.__annotations__.values()):
+    """Replace recorded declarations in the function's defaults by Typer's, and
+    evaluate its annotations (strings: from __future__ import annotations) for
+    Typer: with typing's names, which command modules import only for type
+    checkers (typing costs start-up), and with the real typer for the module's
+    name typer (Annotated[int, typer.Option(...)])."""
+    annotations = function.__annotations__
+    if any(isinstance(a, str) for a in annotations.values()):
+        import typing
+
         import typer
 
-        namespace = {**function.__globals__, "typer": typer}
-        function.__annotations__ = {name: eval(a, namespace) if isinstance(a, str) and "typer." in a else a
-                                    for name, a in function.__annotations__.items()}
+        namespace = {**{name: getattr(typing, name) for name in typing.__all__}, **function.__globals__,
+                     "typer": typer}
+        function.__annotations__ = {name: eval(a, namespace) if isinstance(a, str) else a
+                                    for name, a in annotations.items()}
     if function.__defaults__:
         function.__defaults__ = tuple(d.real() if isinstance(d, Declared) else d for d in function.__defaults__)
     if function.__kwdefaults__:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
+if TYPE_CHECKING:
+    from typing import List, Optional
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
