@@ -213,3 +213,76 @@ def test_generated_command_lines_parse_alike_or_are_handed_over(prog):
     check()
     # Both branches were exercised: the comparison above is not vacuous.
     assert seen["fast"] >= 50 and seen["handed over"] >= 50, seen
+
+
+# The parser is generic: an interface the commands do not have yet (ints with
+# a range, floats, --x/--no-x, a count, a repeatable int, a parser=, a
+# required argument after a variadic one) is described and parsed alike too.
+
+import enum as _enum  # noqa: E402
+
+from pyipc.commands import _declare  # noqa: E402
+from pyipc.commands._cli import make_app  # noqa: E402
+
+
+class Colour(str, _enum.Enum):
+    red = "red"
+    blue = "blue"
+
+
+def parse_pair(text: str) -> tuple:
+    left, right = text.split(":")
+    return (left, int(right))
+
+
+synthetic = make_app("A command that does not exist.")
+
+
+@synthetic.command()
+def synthetic_command(
+    first: str = _declare.Argument(..., metavar="FIRST"),
+    middle: "Optional[List[str]]" = _declare.Argument(None, metavar="MIDDLE..."),
+    last: str = _declare.Argument(..., metavar="LAST"),
+    level: int = _declare.Option(2, "-n", "--level", min=0, max=9),
+    ratio: "Optional[float]" = _declare.Option(None, "--ratio"),
+    colour: Colour = _declare.Option(Colour.red, "-c", "--colour"),
+    loud: bool = _declare.Option(True, "--loud/--quiet", "-L/-Q"),
+    verbose: int = _declare.Option(0, "-v", count=True),
+    ports: "Optional[List[int]]" = _declare.Option(None, "-p", "--port"),
+    pair: "Optional[tuple]" = _declare.Option(None, "--pair", parser=parse_pair),
+):
+    raise AssertionError("never called: the tests record what Typer passes")
+
+
+def test_a_richer_interface_is_described():
+    spec = argspec.describe("synthetic", synthetic)
+    assert spec is not None
+    assert spec["arguments"] == [["first", 1], ["middle", -1], ["last", 1]]
+    assert spec["short"]["-v"][1] == "count" and spec["long"]["--quiet"] == ["loud", "store_const", False]
+    assert spec["params"]["pair"]["type"] == ["func", f"{__name__}:parse_pair"]
+
+
+@pytest.mark.timeout(300)
+def test_a_richer_interface_parses_alike_or_is_handed_over(monkeypatch):
+    spec = argspec.describe("synthetic", synthetic)
+    monkeypatch.setitem(_argspec.SPECS, "synthetic", spec)
+    recorder = argspec.typer_command(synthetic, record=True)
+    seen = {"fast": 0, "handed over": 0}
+    for args in (["a", "b"], ["-vvv", "-Q", "-n9", "-c", "blue", "a", "m1", "m2", "b"],
+                 ["--port", "1", "-p2", "--pair", "x:3", "--ratio=-1.5", "--", "-a", "-b"]):
+        assert parse(spec, args) == argspec.typer_kwargs(recorder, "synthetic", args), args
+
+    @settings(max_examples=1000, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(command_lines("synthetic"))
+    def check(args):
+        fast = parse(spec, args)
+        if fast is None:
+            seen["handed over"] += 1
+            return
+        seen["fast"] += 1
+        slow = argspec.typer_kwargs(recorder, "synthetic", args)
+        assert slow == fast, f"{args}: Typer gives {slow!r}, the fast parser {fast!r}"
+
+    check()
+    assert seen["fast"] >= 50 and seen["handed over"] >= 50, seen

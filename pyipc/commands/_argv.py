@@ -108,24 +108,22 @@ def _store(found: dict, option: list, value) -> None:
 
 
 def _unpack(args: list[str], nargs_spec: list[int]) -> list:
-    """click's _unpack_args for nargs 1 and -1: one value each, the -1 one takes
-    the rest; an argument left over is an error (Typer says which)."""
-    before = nargs_spec.index(-1) if -1 in nargs_spec else len(nargs_spec)
-    after = len(nargs_spec) - before - 1 if -1 in nargs_spec else 0
-    if any(n not in (1, -1) for n in nargs_spec):
+    """click's _unpack_args for nargs 1 and -1: one value each (None when
+    missing), the -1 one takes what the others leave (None when nothing); an
+    argument left over is an error (Typer says which)."""
+    if any(n not in (1, -1) for n in nargs_spec) or nargs_spec.count(-1) > 1:
         raise _HandOver
-    values: list = [args[i] if i < len(args) else None for i in range(before)]
+    if -1 not in nargs_spec:
+        if len(args) > len(nargs_spec):
+            raise _HandOver  # "Got unexpected extra argument"
+        return [args[i] if i < len(args) else None for i in range(len(nargs_spec))]
+    before = nargs_spec.index(-1)
+    after = len(nargs_spec) - before - 1
+    head = [args[i] if i < len(args) else None for i in range(before)]  # taken first, from the left
     rest = args[before:]
-    if -1 in nargs_spec:
-        tail = rest[len(rest) - after:] if after and len(rest) >= after else rest[:0]
-        middle = rest[:len(rest) - len(tail)] if after else rest
-        if after and len(rest) < after:
-            raise _HandOver
-        values.append(tuple(middle) or None)
-        values += tail
-    elif rest:
-        raise _HandOver  # "Got unexpected extra argument"
-    return values
+    if len(rest) < after:
+        raise _HandOver  # click would leave some of the last ones None; Typer decides
+    return [*head, tuple(rest[:len(rest) - after]) or None, *rest[len(rest) - after:]]
 
 
 def _value(param: dict, raw):
@@ -137,7 +135,7 @@ def _value(param: dict, raw):
 def _convert(kind: list, raw):
     """click's type conversion, then Typer's (an Enum member for a choice)."""
     name = kind[0]
-    if name in ("str", "flag"):
+    if name in ("str", "flag", "count"):
         return raw
     if name in ("int", "float"):
         try:
