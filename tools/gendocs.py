@@ -4,13 +4,18 @@
 
 Options, their help and value kinds come from each command's Typer app; the
 prose (NAME, DESCRIPTION, EXIT STATUS, EXAMPLES, SEE ALSO) comes from the
-module's MANUAL dict. Run it after changing a command's options:
+module's MANUAL dict. Run it after changing a command's options or their help
+(until then, _argspec.py no longer matches what the module declares and that
+command reads argv through Typer, slowly but correctly; tests fail):
 
     python tools/gendocs.py            # rewrite the files
     python tools/gendocs.py --check    # exit 1 if any file is stale (tests do this)
 
 A new command needs only its entry in pyproject's [project.scripts], a module
-with PROG, USAGE, MANUAL and app, and one run of this script.
+with PROG, USAGE, MANUAL and app (from _cli.make_app, its parameters declared
+with `from . import _declare as typer`), and one run of this script. A
+parameter the fast parser cannot read exactly as Typer does (see
+tools/argspec.py) is reported here, and that command always runs through Typer.
 """
 
 from __future__ import annotations
