@@ -250,6 +250,7 @@ def synthetic_command(
     verbose: int = _declare.Option(0, "-v", count=True),
     ports: "Optional[List[int]]" = _declare.Option(None, "-p", "--port"),
     pair: "Optional[tuple]" = _declare.Option(None, "--pair", parser=parse_pair),
+    tag: "Annotated[Optional[str], typer.Option('--tag', '-t')]" = None,  # Typer's other style
 ):
     raise AssertionError("never called: the tests record what Typer passes")
 
@@ -260,6 +261,7 @@ def test_a_richer_interface_is_described():
     assert spec["arguments"] == [["first", 1], ["middle", -1], ["last", 1]]
     assert spec["short"]["-v"][1] == "count" and spec["long"]["--quiet"] == ["loud", "store_const", False]
     assert spec["params"]["pair"]["type"] == ["func", f"{__name__}:parse_pair"]
+    assert spec["short"]["-t"] == ["tag", "store", None] and spec["params"]["tag"]["absent"] is None
 
 
 @pytest.mark.timeout(300)
@@ -269,7 +271,7 @@ def test_a_richer_interface_parses_alike_or_is_handed_over(monkeypatch):
     recorder = argspec.typer_command(synthetic, record=True)
     seen = {"fast": 0, "handed over": 0}
     for args in (["a", "b"], ["-vvv", "-Q", "-n9", "-c", "blue", "a", "m1", "m2", "b"],
-                 ["--port", "1", "-p2", "--pair", "x:3", "--ratio=-1.5", "--", "-a", "-b"]):
+                 ["--port", "1", "-p2", "--pair", "x:3", "--ratio=-1.5", "-tx", "--", "-a", "-b"]):
         assert parse(spec, args) == argspec.typer_kwargs(recorder, "synthetic", args), args
 
     @settings(max_examples=1000, deadline=None, database=None, derandomize=True,
