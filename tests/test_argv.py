@@ -221,6 +221,12 @@ def test_generated_command_lines_parse_alike_or_are_handed_over(prog):
 
 import enum as _enum  # noqa: E402
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # as in the command modules: the annotations are strings that only Typer evaluates
+    from typing import Annotated, List, Optional
+
+    import typer
+
 from pyipc.commands import _declare  # noqa: E402
 from pyipc.commands._cli import make_app  # noqa: E402
 

@@ -111,10 +111,10 @@ class App:
         its description was generated from, and run() uses the fast path only
         while they are equal, so a stale description is never used."""
         parts = [canonical(self._settings)]
-        for (function, args, kwargs), (defaults, kwdefaults, annotations) in zip(self._commands, self._defaults):
+        for (function, args, kwargs), (defaults, kwdefaults, hints) in zip(self._commands, self._defaults):
             code = function.__code__
             names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-            parts.append(canonical((function.__module__, function.__qualname__, names, annotations,
+            parts.append(canonical((function.__module__, function.__qualname__, names, hints,
                                     defaults, kwdefaults, args, kwargs)))
         return "\n".join(parts)
 
@@ -137,8 +137,8 @@ def _make_real(function) -> None:
     Typer: with typing's names, which command modules import only for type
     checkers (typing costs start-up), and with the real typer for the module's
     name typer (Annotated[int, typer.Option(...)])."""
-    annotations = function.__annotations__
-    if any(isinstance(a, str) for a in annotations.values()):
+    hints = function.__annotations__
+    if any(isinstance(a, str) for a in hints.values()):
         import typing
 
         import typer
@@ -146,7 +146,7 @@ def _make_real(function) -> None:
         namespace = {**{name: getattr(typing, name) for name in typing.__all__}, **function.__globals__,
                      "typer": typer}
         function.__annotations__ = {name: eval(a, namespace) if isinstance(a, str) else a
-                                    for name, a in annotations.items()}
+                                    for name, a in hints.items()}
     if function.__defaults__:
         function.__defaults__ = tuple(d.real() if isinstance(d, Declared) else d for d in function.__defaults__)
     if function.__kwdefaults__:
