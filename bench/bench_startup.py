@@ -2,7 +2,12 @@
 """Start-up of every command doing trivial real work, against the same
 interpreter running `python -c pass` and `python -c 'import typer'`.
 
-Budget (issue: start-up): each command's median at most 1.3x `import typer`.
+Budgets: each command's median at most 1.6x `python -c pass` (issue 13: a
+trivial run imports neither typer nor click), and at most 1.3x `import typer`.
+Measure with a regular install (`pip install .` into a fresh venv, then that
+venv's python runs this file): an editable install's .pth runs at every start,
+`python -c pass` included, and hides the cost being measured; the rows say
+when the pyipc measured is an editable or checkout one.
 Runs are interleaved (command A, B, ..., reference, then again) so that noise
 from a shared machine falls on every command alike. pyipc is byte-compiled
 first, as `pip install .` does: this environment may set
@@ -13,6 +18,7 @@ from source at every start.
 from __future__ import annotations
 
 import compileall
+import resource
 import statistics
 import sys
 import tempfile
@@ -29,27 +35,64 @@ def run(quick: bool = False) -> list[dict]:
     runs = 7 if quick else 21
     python = sys.executable
     references = [Case("python -c pass", [python, "-c", "pass"]),
-                  Case("python -c 'import typer'", [python, "-c", "import typer"])]
+                  Case("python -c 'import typer'", [python, "-c", "import typer"]),
+                  # What every installed command pays before its own code: pip's
+                  # console-script wrapper imports re, and each command needs signal.
+                  Case("python -c 'import re, signal'", [python, "-c", "import re, signal"])]
     with tempfile.TemporaryDirectory() as tmp, trivial_cases(SCRIPTS, Path(tmp)) as cases:
         everything = references + cases
         times = {case.name: [] for case in everything}
+        cpu = {case.name: [] for case in everything}
         for i in range(runs + 1):
             for case in everything:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 result = case.run_once()
                 elapsed = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 if result.returncode != 0:
                     raise SystemExit(f"{case.name} failed: {result.stderr.decode()[-300:]}")
                 if i:  # the first round is the warm-up
                     times[case.name].append(elapsed)
+                    cpu[case.name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     median = {name: statistics.median(values) for name, values in times.items()}
+    # CPU time (user + system, the command and what it ran) moves less than
+    # wall time when other work shares the machine: given in the notes.
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
     bare, typer = median["python -c pass"], median["python -c 'import typer'"]
-    rows = [row("python -c 'import typer'", typer, bare, reference_tool="python -c pass", goal="reference")]
+    install = _install_kind()
+    floor = median["python -c 'import re, signal'"]
+    rows = [row("python -c 'import typer'", typer, bare, reference_tool="python -c pass", goal="reference",
+                note=install),
+            row("python -c 'import re, signal'", floor, bare, reference_tool="python -c pass", goal="reference",
+                note="the floor: pip's script wrapper imports re; every command needs signal; "
+                     + _cpu_note(median_cpu, "python -c 'import re, signal'"))]
+    for case in cases:
+        ours = median[case.name]
+        rows.append(row(f"start-up: {case.name}", ours, bare, reference_tool="python -c pass", goal="<= 1.6",
+                        note=f"{_cpu_note(median_cpu, case.name)}; median of {runs}, interleaved; {install}"))
     for case in cases:
         ours = median[case.name]
         rows.append(row(f"start-up: {case.name}", ours, typer, reference_tool="python -c 'import typer'",
-                        goal="<= 1.3", note=f"{ours / bare:.2f}x python -c pass"))
+                        goal="<= 1.3"))
     return rows
+
+
+def _cpu_note(median_cpu: dict, name: str) -> str:
+    bare = median_cpu["python -c pass"]
+    return f"cpu {median_cpu[name] * 1000:.1f} ms = {median_cpu[name] / bare:.2f}x python -c pass's"
+
+
+def _install_kind() -> str:
+    """Which pyipc the console scripts run: a regular install, or this checkout
+    (editable or not installed), whose start-up the numbers would not show."""
+    import subprocess
+
+    found = subprocess.run([sys.executable, "-c", "import pyipc; print(pyipc.__file__)"], capture_output=True,
+                           text=True, cwd="/", timeout=30).stdout.strip()
+    if not found:
+        return "pyipc not importable"
+    return "editable/checkout pyipc" if Path(found).resolve().is_relative_to(ROOT) else "regular install"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
     .venv/bin/python bench/run.py --quick      # small sizes, a quick look
     .venv/bin/python bench/run.py --write      # also rewrite bench/RESULTS.md
 
+Run it with the python of a regular install (`pip install .` into a fresh
+venv): an editable install's .pth runs at every start and hides start-up costs.
 Each bench/bench_*.py module defines run(quick) -> rows (see bench/_common.py).
 Ratios are ours / reference, measured in the same run: on a shared, noisy
 machine only those compare. Benchmarks never decide whether tests pass.
@@ -74,11 +76,15 @@ def main(argv: list[str]) -> int:
     print(text)
     if "--write" in argv:
         results = HERE / "RESULTS.md"
+        # Sections written by hand after the table (## headings: before/after
+        # comparisons of one change) are kept.
+        old = results.read_text() if results.exists() else ""
+        kept = old[old.index("\n## "):] if "\n## " in old else ""
         results.write_text(
             "# Benchmark results\n\n"
             "Written by `python bench/run.py --write` (see the command's docstring). Ratios are ours / reference, "
             "measured side by side in the same run; lower is better except where the goal column says otherwise.\n\n"
-            "```\n" + text + "```\n")
+            "```\n" + text + "```\n" + kept)
         print(f"wrote {results}", file=sys.stderr)
     return 0
 

@@ -14,10 +14,13 @@ from conftest import ROOT, SCRIPTS
 sys.path.insert(0, str(ROOT / "bench"))
 from startup_cases import trivial_cases  # noqa: E402
 
-# Heavy and never needed by a run of these commands (typer 0.29+ pulls pydantic;
-# rich is for pretty help; the rest have no business in a small CLI).
-FORBIDDEN = ["pydantic", "pydantic_core", "rich", "asyncio", "concurrent", "multiprocessing", "email",
-             "http", "xml", "sqlite3", "numpy", "ssl", "unittest", "pytest"]
+# Heavy and never needed by a trivial run of these commands: typer and its click
+# are for --help and usage errors only (issue 13: argv is read from the
+# description gendocs derives from the Typer apps); typer 0.29+ pulls pydantic;
+# rich is for pretty help; typing alone costs about 4 ms (command modules import
+# it for type checkers only); the rest have no business in a small CLI.
+FORBIDDEN = ["typer", "click", "typing", "pydantic", "pydantic_core", "rich", "asyncio", "concurrent", "multiprocessing",
+             "email", "http", "xml", "sqlite3", "numpy", "ssl", "unittest", "pytest"]
 
 
 def imported_modules(stderr: bytes) -> set[str]:
@@ -45,7 +48,7 @@ def test_trivial_run_imports_nothing_heavy(cases, name):
     result = cases[name].run_once(env=env)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     modules = imported_modules(result.stderr)
-    assert "typer" in modules, "the import list was not captured"
+    assert "pyipc.commands._cli" in modules, "the import list was not captured"
     heavy = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
     assert not heavy, f"{name} imports {heavy}"
 
@@ -53,3 +56,30 @@ def test_trivial_run_imports_nothing_heavy(cases, name):
 def test_every_command_has_a_trivial_case():
     covered = {name.split()[0] for name in CASE_NAMES}
     assert covered == {"pipe-run", "sigsend", "alarm-wait", "reap-watch", "fifo-send", "fifo-recv", "mkfifo-cat"}
+
+
+# Common forms of each command, run for real: options with values, --opt=value,
+# clustered short options, --, repeated options, negative numbers after --.
+COMMON_FORMS = [
+    ["pipe-run", "--timeout=5", "-k1", "-s", "TERM", "--report", "json", "--pipefail", "true", "cat"],
+    ["alarm-wait", "-k1", "-sKILL", "--verbose", "0", "--", "true", "-5"],
+    ["alarm-wait", "--every", "0.01", "--count=2", "1"],
+    ["reap-watch", "--json", "--group", "--grace=1s", "true", "true"],
+    ["sigsend", "--", "0", "{pid}", "{pid}"],
+    ["sigsend", "-l", "143"],
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("argv", COMMON_FORMS, ids=lambda argv: " ".join(argv))
+def test_common_forms_import_no_typer(argv):
+    import subprocess
+
+    args = [str(SCRIPTS / argv[0]), *(a.format(pid=os.getpid()) for a in argv[1:])]
+    result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                            env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    modules = imported_modules(result.stderr)
+    assert "pyipc.commands._cli" in modules, "the import list was not captured"
+    heavy = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
+    assert not heavy, f"{argv} imports {heavy}"

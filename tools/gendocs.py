@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Write man/<cmd>.1 and completions/ for every pyipc command, from the CLI itself.
+"""Write man/<cmd>.1, completions/ and the fast argv parser's description
+(pyipc/commands/_argspec.py) for every pyipc command, from the CLI itself.
 
 Options, their help and value kinds come from each command's Typer app; the
 prose (NAME, DESCRIPTION, EXIT STATUS, EXAMPLES, SEE ALSO) comes from the
-module's MANUAL dict. Run it after changing a command's options:
+module's MANUAL dict. Run it after changing a command's options or their help
+(until then, _argspec.py no longer matches what the module declares and that
+command reads argv through Typer, slowly but correctly; tests fail):
 
     python tools/gendocs.py            # rewrite the files
     python tools/gendocs.py --check    # exit 1 if any file is stale (tests do this)
 
 A new command needs only its entry in pyproject's [project.scripts], a module
-with PROG, USAGE, MANUAL and app, and one run of this script.
+with PROG, USAGE, MANUAL and app (from _cli.make_app, its parameters declared
+with `from . import _declare as typer`), and one run of this script. A
+parameter the fast parser cannot read exactly as Typer does (see
+tools/argspec.py) is reported here, and that command always runs through Typer.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # argspec, next to this file
 SIGNALS = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX"
 FILE_METAVARS = {"FILE", "PATH", "DIR"}
 
@@ -248,7 +255,10 @@ def render_fish(prog: str, module, command) -> str:
 
 
 def outputs() -> dict[Path, str]:
+    import argspec
+
     files = {}
+    specs = {}
     for prog, module_name in commands():
         try:
             module, command = load(module_name)
@@ -262,6 +272,10 @@ def outputs() -> dict[Path, str]:
         files[ROOT / "completions" / f"{prog}.bash"] = render_bash(prog, module, command)
         files[ROOT / "completions" / f"_{prog}"] = render_zsh(prog, module, command)
         files[ROOT / "completions" / f"{prog}.fish"] = render_fish(prog, module, command)
+        spec = argspec.describe(prog, module.app)
+        if spec is not None:
+            specs[prog] = spec
+    files[ROOT / "pyipc" / "commands" / "_argspec.py"] = argspec.render(specs)
     return files
 
 

@@ -12,15 +12,17 @@ import os
 import signal
 import sys
 
-import typer
-
 from ..errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, EXIT_USAGE, UsageError
+from . import _declare
+from ._declare import App
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def make_app(help_text: str, **context) -> typer.Typer:
-    return typer.Typer(
+def make_app(help_text: str, **context) -> App:
+    """A Typer app, recorded: typer itself is imported only when it has work to
+    do (help, a usage error, a command line the fast parser hands over)."""
+    return App(
         add_completion=False,  # completions are static files in completions/, no Python per TAB
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
@@ -34,12 +36,15 @@ def version_option(prog: str):
 
     def show(value: bool) -> None:
         if value:
+            import typer
+
             from .. import __version__
 
             print(f"{prog} (pyipc) {__version__}")
             raise typer.Exit(0)
 
-    return typer.Option(False, "--version", callback=show, is_eager=True, help="Print the version and exit.")
+    show.inert_when_absent = True  # Typer calls it with False when --version is not given: nothing to do
+    return _declare.Option(False, "--version", callback=show, is_eager=True, help="Print the version and exit.")
 
 
 class Die(Exception):
@@ -104,41 +109,37 @@ def _flush_quietly() -> None:
             pass
 
 
-def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: int = EXIT_USAGE,
+def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT_USAGE,
         failure_code: int = EXIT_FAILURE) -> None:
     """Entry point of a console script: parse, run, map every error to a code.
 
-    usage: the synopsis after the program name, as in the man page (Typer would
-    print a required argument as {STAGE...})."""
-    from typer import exceptions as typer_exc  # Exit and Abort live here, not in the vendored click
-    from typer._click import exceptions as click_exc  # typer 0.28 vendors click
-
-    command = typer.main.get_command(app)
+    argv is read by the fast parser when it can (no typer import at all), and
+    by Typer otherwise, which gives the same arguments (tests/test_argv.py)
+    and writes help and usage errors. usage: the synopsis after the program
+    name, as in the man page (Typer would print a required argument as
+    {STAGE...})."""
     if sys.stdout is None:  # started with fd 1 closed: fail on output, as coreutils does
         sys.stdout = _ClosedStdout()
     _hold_closed_std_fds()
-    if usage:
-        command.collect_usage_pieces = lambda ctx: [usage]
     interrupted = _note_keyboard_interrupts()
+    args = sys.argv[1:]
     code = failure_code
     try:
         try:
-            returned = command.main(args=sys.argv[1:], prog_name=prog, standalone_mode=False)
+            kwargs = fast_arguments(app, prog, args)
+            if kwargs is None:
+                returned = _run_typer(app, prog, args, usage)
+            else:
+                returned = _call_as_typer_does(app.function, kwargs)
             code = returned if isinstance(returned, int) else 0
-        except click_exc.UsageError as exc:
-            warn(prog, _usage_text(exc))
-            try_help(prog)
-            code = usage_code
-        except UsageError as exc:
+        except UsageError as exc:  # ours, and Typer's (turned into ours by _run_typer)
             warn(prog, str(exc))
             try_help(prog)
             code = usage_code
         except Die as exc:
             warn(prog, str(exc))
             code = exc.code
-        except typer_exc.Exit as exc:  # main() returns its code in non-standalone mode; kept in case
-            code = exc.exit_code
-        except (typer_exc.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:  # typer.Abort too (_run_typer)
             die_of_signal(signal.SIGINT)
         except OSError as exc:
             if os.environ.get("PYIPC_DEBUG"):
@@ -166,11 +167,104 @@ def run(app: typer.Typer, prog: str, *, usage: str | None = None, usage_code: in
     except KeyboardInterrupt:
         die_of_signal(signal.SIGINT)
     _flush_quietly()
-    # Skip interpreter teardown: freeing the ~300 modules typer loads takes
-    # about 13 ms and serves nothing in a process that is about to end. The
+    # Skip interpreter teardown: freeing the modules loaded (about 300 when
+    # typer is) serves nothing in a process that is about to end. The
     # commands write through os.write or the flushed std streams, and register
     # no atexit work. (run() is a console-script entry point, never a library call.)
     os._exit(code)
+
+
+def fast_arguments(app: App, prog: str, args: list[str]) -> dict | None:
+    """The function's keyword arguments read without typer, or None when
+    Typer must read args: the description generated from the app is missing
+    or stale (the app declares something else now), or the parser is not sure."""
+    spec = _spec(app, prog)
+    if spec is None:
+        return None
+    from ._argv import parse
+
+    return parse(spec, args)
+
+
+def _spec(app: App, prog: str) -> dict | None:
+    if not isinstance(app, App) or app.function is None:
+        return None
+    try:
+        from ._argspec import SPECS
+    except ImportError:  # not generated yet
+        return None
+    spec = SPECS.get(prog)
+    if spec is None or spec["declared"] != app.declared():
+        return None
+    return spec
+
+
+def value_options(app: App, prog: str) -> set[str]:
+    """Every option name that is followed by a value, from the app itself."""
+    spec = _spec(app, prog)
+    if spec is not None:
+        return {name for names in (spec["long"], spec["short"]) for name, (_, action, _) in names.items()
+                if action in ("store", "append")}
+    import typer
+
+    command = typer.main.get_command(app)
+    return {name for param in command.params if param.param_type_name == "option"
+            and not param.is_flag and not getattr(param, "count", False) for name in param.opts}
+
+
+def _run_typer(app: App, prog: str, args: list[str], usage: str | None):
+    """Typer reads args and calls the function; its usage errors become ours."""
+    import typer
+
+    usage_error = typer.BadParameter.__base__  # click's UsageError, which typer exports through its subclasses
+    command = typer.main.get_command(app.build(usage))
+    try:
+        return command.main(args=args, prog_name=prog, standalone_mode=False)
+    except usage_error as exc:
+        raise UsageError(_usage_text(exc)) from None
+    except typer.Exit as exc:  # main() returns its code in non-standalone mode; kept in case
+        return exc.exit_code
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+
+
+def _call_as_typer_does(function, kwargs: dict):
+    """Call the command's function with what Typer's main() adds around it in
+    non-standalone mode, so that both paths end alike."""
+    try:
+        return function(**kwargs)
+    except EOFError:  # typer: a blank line on stderr, then Abort
+        _write_stderr("\n")
+        raise KeyboardInterrupt from None
+    except KeyboardInterrupt:
+        return 130  # typer: Exit(130); run() then dies of SIGINT, as its handler noted
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        # typer (click): stdout and stderr quiet about EPIPE from now on, and exit 1
+        sys.stdout, sys.stderr = _QuietOnEpipe(sys.stdout), _QuietOnEpipe(sys.stderr)
+        sys.exit(1)
+
+
+class _QuietOnEpipe:
+    """click's PacifyFlushWrapper: a stream whose flush ignores EPIPE."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self.wrapped.flush()
+        except OSError as exc:
+            import errno
+
+            if exc.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name):
+        return getattr(self.wrapped, name)
 
 
 def _note_keyboard_interrupts() -> list:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import List, Optional
 
-import typer
+TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
+if TYPE_CHECKING:
+    from typing import List, Optional
+
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, value_options, version_option, warn
 from ._values import VALUES_TEXT
 
 PROG = "alarm-wait"
@@ -180,19 +183,16 @@ def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground,
     return result.status(preserve_status)
 
 
-# Options followed by a value: their value is never DURATION.
-_VALUE_OPTIONS = {"-s", "--signal", "-k", "--kill-after", "--until", "--every", "--count"}
-
-
 def _negative_duration(args: list[str]) -> Optional[str]:
     """'-1' where DURATION goes: click would call it an unknown option."""
     import re
 
+    takes_value = value_options(app, PROG)  # their value is never DURATION
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg in _VALUE_OPTIONS:
+        elif arg in takes_value:
             skip = True
         elif re.match(r"-(?:[0-9.]|inf)", arg, re.IGNORECASE):  # what parse_duration would call negative
             return arg

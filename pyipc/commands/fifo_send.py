@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
+if TYPE_CHECKING:
+    from typing import List, Optional
 
-import typer
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ._values import VALUES_TEXT
 from ._cli import make_app, parse_or_usage, run, version_option

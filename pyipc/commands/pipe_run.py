@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 import os
 import stat
-from typing import List, Optional
 
-import typer
+TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
+if TYPE_CHECKING:
+    from typing import List, Optional
+
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
 from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn

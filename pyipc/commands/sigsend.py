@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import List, Optional
 
-import typer
+TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
+if TYPE_CHECKING:
+    from typing import List, Optional
+
+from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
-from ._cli import Die, make_app, parse_or_usage, run, try_help, version_option, warn
+from ._cli import Die, make_app, parse_or_usage, run, try_help, value_options, version_option, warn
 from ._values import VALUES_TEXT
 
 PROG = "sigsend"
@@ -78,9 +81,6 @@ signal N, and also decodes a shell status 128+N (sigsend -l 143 prints TERM);
 }
 
 app = make_app("Send SIGNAL to every TARGET (a pid, 0, or -PGID after --).")
-
-# Options followed by a value, so a value like --queue -5 is not taken for a stray option.
-_VALUE_OPTIONS = {"--pidfile", "--queue", "--wait", "--escalate", "-s", "--signal"}
 
 
 
@@ -188,6 +188,8 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
     the word would mean here, written the way sigsend takes it."""
     from ..signames import parse_signal
 
+    takes_value = value_options(app, PROG)  # so that a value like --queue -5 is not taken for a stray option
+
     def is_signal(text: str) -> bool:
         try:
             parse_signal(text, allow_zero=True)
@@ -203,7 +205,7 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
         if arg == "--":
             words += list(rest)
             break
-        if arg in _VALUE_OPTIONS:
+        if arg in takes_value:
             options += [arg, next(rest, "")]
             signal_given = signal_given or arg in ("-s", "--signal")
         elif re.fullmatch(r"-[0-9]+", arg) or (re.fullmatch(r"-[A-Za-z][A-Za-z0-9+-]*", arg) and is_signal(arg[1:])
