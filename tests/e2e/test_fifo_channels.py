@@ -183,7 +183,7 @@ def test_written_exits_once_written(in_tmp, janitor):
 @pytest.mark.parametrize("taken", [1, 100, 10000])
 def test_epipe_report_counts_the_messages_read(in_tmp, janitor, taken):
     os.mkfifo("q.fifo")
-    feeder = janitor.popen(["seq", "100000"], stdout=subprocess.PIPE)
+    feeder = janitor.popen(["seq", "2000000"], stdout=subprocess.PIPE)  # more than a grown pipe holds
     sender = janitor.popen([FIFO_SEND, "q.fifo"], stdin=feeder.stdout, stderr=subprocess.PIPE, env=ENV)
     feeder.stdout.close()
     result = run([FIFO_RECV, "--count", str(taken), "--timeout", "20", "q.fifo"], env=ENV)
@@ -372,25 +372,39 @@ def test_sigkill_of_a_sender_never_leaves_part_of_a_message(in_tmp, janitor):
         assert len(message) == 200_000
 
 
-def test_pipe_is_grown_only_for_a_message_larger_than_it(in_tmp, janitor):
+def test_pipe_is_grown_only_for_a_large_message_or_a_stream(in_tmp, janitor):
     import fcntl
+
+    def drain(fd):
+        while True:
+            try:
+                if not os.read(fd, 1 << 16):
+                    return
+            except BlockingIOError:
+                return
 
     os.mkfifo("q.fifo")
     reader = os.open("q.fifo", os.O_RDONLY | os.O_NONBLOCK)
     try:
-        before = fcntl.fcntl(reader, 1032)  # F_GETPIPE_SZ
+        size = lambda: fcntl.fcntl(reader, 1032)  # noqa: E731 (F_GETPIPE_SZ)
+        before = size()
         sender = janitor.popen([FIFO_SEND, "--written", "q.fifo"], stdin=subprocess.PIPE, env=ENV)
         sender.communicate(b"".join(b"%d\n" % i for i in range(3000)), timeout=20)  # 14 KB of short lines
         assert sender.returncode == 0
-        assert fcntl.fcntl(reader, 1032) == before == 65536
-        while True:
-            try:
-                if not os.read(reader, 1 << 16):
-                    break
-            except BlockingIOError:
-                break
+        assert run([FIFO_SEND, "--written", "q.fifo", "short", "messages"], env=ENV).returncode == 0
+        assert size() == before == 65536, "short messages must leave the FIFO as it is"
+        drain(reader)
         assert run([FIFO_SEND, "--written", "q.fifo", "x" * 100_000], env=ENV).returncode == 0
-        assert fcntl.fcntl(reader, 1032) == 131072
+        assert size() == 131072, "grown to hold the one message larger than it"
+        drain(reader)
+        feeder = janitor.popen(["seq", "200000"], stdout=subprocess.PIPE)  # 1.3 MB: a stream
+        sender = janitor.popen([FIFO_SEND, "--written", "q.fifo"], stdin=feeder.stdout, env=ENV)
+        feeder.stdout.close()
+        while sender.poll() is None:
+            drain(reader)
+            select.select([reader], [], [], 0.05)
+        assert sender.returncode == 0
+        assert size() == 1 << 20, "a stream grows it to 1 MiB"
     finally:
         os.close(reader)
 

@@ -115,7 +115,7 @@ def test_deadline_with_a_stalled_reader_leaves_only_whole_messages(in_tmp):
     os.mkfifo("p")
     stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)  # a reader that never reads
     try:
-        lines = b"".join(b"message %06d\n" % i for i in range(20000))
+        lines = b"".join(b"message %07d\n" % i for i in range(200000))  # 3.2 MB: more than a grown pipe
         result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=lines, env=ENV)
         assert result.returncode == 124
         assert "nothing of the next message was written" in result.stderr.decode()
@@ -129,7 +129,7 @@ def test_deadline_never_leaves_half_a_large_message(in_tmp):
     os.mkfifo("p")
     stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
     try:
-        first, second = b"a" * 60000 + b"\n", b"b" * 60000 + b"\n"
+        first, second = b"a" * 600000 + b"\n", b"b" * 600000 + b"\n"  # a stream: the pipe grows to 1 MiB
         result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=first + second, env=ENV)
         assert result.returncode == 124, result.stderr
         queued = drain(stalled)
