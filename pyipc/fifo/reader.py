@@ -237,7 +237,11 @@ def write_all(fd: int, data, stop=None, finish: bool = False) -> None:
             except Interrupted as exc:
                 if not finish or held:
                     raise
-                held = exc.signum  # an interrupted write wrote nothing: go on
+                # An interrupted write wrote nothing (or the signal was only
+                # pending): take it off the stop signals, so that a second one
+                # still interrupts, and go on.
+                stop.acknowledge()
+                held = exc.signum
                 continue
             view = view[written:]
     except BrokenPipeError:
