@@ -8,7 +8,6 @@ patterns at full size and puts the figures in bench/RESULTS.md."""
 
 import os
 import random
-import resource
 import select
 import signal
 import stat
