@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ENV, run, script, wait_for
+from conftest import ENV, drain, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -356,14 +356,7 @@ def test_sigkill_of_a_sender_never_leaves_part_of_a_message(in_tmp, janitor):
                     time.sleep(0.002)
             sender.kill()
             sender.wait(10)
-            while True:
-                try:
-                    chunk = os.read(reader, 1 << 20)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                received += chunk
+            received += drain(reader)
     finally:
         os.close(reader)
     for message in parse(bytes(received), "length"):
@@ -373,14 +366,6 @@ def test_sigkill_of_a_sender_never_leaves_part_of_a_message(in_tmp, janitor):
 
 def test_pipe_is_grown_only_for_a_large_message_or_a_stream(in_tmp, janitor):
     import fcntl
-
-    def drain(fd):
-        while True:
-            try:
-                if not os.read(fd, 1 << 16):
-                    return
-            except BlockingIOError:
-                return
 
     os.mkfifo("q.fifo")
     reader = os.open("q.fifo", os.O_RDONLY | os.O_NONBLOCK)

@@ -9,27 +9,13 @@ import sys
 import textwrap
 
 import pytest
-from conftest import ENV, ROOT, blocked_writing_a_pipe, proc_stat, run, script, wait_for
+from conftest import ENV, ROOT, blocked_writing_a_pipe, drain, proc_stat, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 FIFO_SEND = script("fifo-send")
 FIFO_RECV = script("fifo-recv")
 MKFIFO_CAT = script("mkfifo-cat")
-
-
-def drain(fd) -> bytes:
-    """Everything queued in the FIFO behind our non-blocking read end."""
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def message(sender: int, number: int, size: int) -> bytes:
