@@ -15,6 +15,7 @@ from pyipc.pipeline import Pipeline, run_pipeline
 from pyipc.signames import list_signals, parse_signal
 from pyipc.spawn import make_pipe, spawn
 from pyipc.status import ExitStatus, signal_name
+from pyipc.supervise import Supervisor
 
 PY = [sys.executable, "-S", "-I", "-c"]
 
@@ -245,7 +246,7 @@ def test_exception_while_waiting_still_kills_and_reaps(monkeypatch):
 
     pipeline.start()
     pids = [stage.pid for stage in pipeline.stages]
-    monkeypatch.setattr(signal, "sigwaitinfo", boom)
+    monkeypatch.setattr(Supervisor, "wait_events", boom)
     with pytest.raises(RuntimeError):
         pipeline.wait()
     for pid in pids:

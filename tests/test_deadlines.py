@@ -140,10 +140,10 @@ def test_deadline_a_signal_pending_when_command_is_reaped_is_dropped():
         import signal, time
         from pyipc.deadlines import Deadline
         class Settled(Deadline):
-            def _wait(self, waited):
+            def _wait(self, *args):
                 while open(f"/proc/{self.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
                     time.sleep(0.001)
-                return super()._wait(waited)
+                return super()._wait(*args)
         result = Settled(["sh", "-c", "kill -TERM $PPID; exit 3"], 10).run()
         print(result.status(), sorted(signal.sigpending()))
     """)

@@ -26,8 +26,8 @@ each STAGE is given to /bin/sh -c instead.
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
-pipe-run started still ignored, an empty signal mask, and only file
-descriptors 0, 1 and 2 open. A stage that cannot be started (not found: 127;
+pipe-run started still ignored, the signal mask pipe-run inherited (not an
+empty one), and only file descriptors 0, 1 and 2 open. A stage that cannot be started (not found: 127;
 found but not executable: 126) is reported on stderr while the other stages
 still run, as in bash.
 
@@ -35,12 +35,31 @@ The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
 rightmost failing stage's. A stage killed by signal N counts as 128+N.
 
 The stages stay in pipe-run's process group, so Ctrl-C at a terminal reaches
-them all; pipe-run waits for every stage, then dies of SIGINT itself, so that a
-calling shell loop stops too. SIGTERM and SIGHUP sent to pipe-run, and a SIGINT
-sent by another process, are passed on to every stage (each followed by CONT,
-as the deadline's signal is), and pipe-run then ends by the same signal; one
-that was ignored when pipe-run started (nohup, a background job) stays ignored.
-No stage outlives pipe-run.
+them all. SIGTERM, SIGHUP and SIGQUIT sent to pipe-run, and a SIGINT or
+SIGQUIT sent by another process, are passed on to every stage (each followed
+by CONT, as the deadline's signal is); one that was ignored when pipe-run
+started (nohup, a background job) stays ignored. pipe-run then waits for every
+stage and exits as bash does (cooperative exit): it dies of the signal itself
+only if a stage died of it, so that a calling shell loop stops too; a stage
+that handled the signal and exited gives the pipeline's status as usual.
+
+pipe-run is a child subreaper (prctl PR_SET_CHILD_SUBREAPER): what a stage
+leaves behind (a background job of a --shell stage, a daemon that forked and
+called setsid) is re-parented to pipe-run instead of to init, reaped, and
+listed in the --report as adopted. At the --timeout deadline, and at
+--kill-after, the signal reaches every process below pipe-run at once, setsid
+escapees included: the tree is first frozen with SIGSTOP until a scan of /proc
+finds nothing new (so a tree that keeps forking cannot outrun it), then gets
+the signal and CONT. After a passed-on signal or a deadline, once the stages
+have ended, whatever they left behind gets the same signal and KILL one second
+later: nothing is left running when pipe-run exits. When the stages end on
+their own, what they left behind is left running, as a shell leaves it (the
+report lists it); --wait-all waits for it, --kill-leftovers DURATION KILLs
+what still runs DURATION after the last stage ended.
+
+Each stage gets PR_SET_PDEATHSIG with the --signal signal (TERM by default),
+so that a SIGKILL of pipe-run does not leave the stages running;
+--no-pdeathsig turns that off.
 
 --trace prints every pipe(), fork(), dup2(), close(), execve(), kill() and
 waitpid() as it happens, with pids and fd numbers: a way to watch a pipeline
@@ -53,7 +72,7 @@ being built.
         ("124", "The --timeout deadline was reached."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
         ("127", "That stage's command was not found."),
-        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself is stopped by SIGINT, SIGTERM or SIGHUP, it dies of that signal after every stage has ended."),
+        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it; otherwise it exits with the pipeline's status (bash's cooperative exit)."),
         ("other", "The status of the last stage, or with --pipefail of the rightmost failing stage."),
     ],
     "examples": [
@@ -71,10 +90,14 @@ pipe-run cannot tell whether they were already ignored when it was started.
 Every other signal that was ignored when pipe-run started (SIGHUP under nohup,
 SIGINT in a background job) stays ignored in the stages, as with a shell.
 
-The stages are pipe-run's direct children. A stage's own children (for example
-the commands of a --shell stage that forks) are not signalled at the deadline
-unless the stage passes the signal on; they may keep a pipe open after
-pipe-run has ended.
+The stages are pipe-run's direct children. Once pipe-run is gone (killed by
+SIGKILL, which nothing can catch), PR_SET_PDEATHSIG still reaches the stages,
+but not what they started: those processes go to init (or to the nearest
+other subreaper) and keep running. The parent-death signal is tied to the
+thread that forked, which for the command is pipe-run's only thread.
+
+Freezing a tree uses SIGSTOP: a process that watches its children's stops (a
+job-control shell) sees them stopped and continued before it gets the signal.
 """,
     "see_also": ["bash(1)", "sh(1)", "pipe(2)", "fork(2)", "dup2(2)", "execve(2)", "waitpid(2)", "timeout(1)"],
     "complete_args": ["command"],
@@ -105,6 +128,9 @@ def pipe_run(
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
+    wait_all: bool = typer.Option(False, "--wait-all", help="Also wait for every process the stages left behind (adopted by pipe-run)."),
+    kill_leftovers: Optional[str] = typer.Option(None, "--kill-leftovers", metavar="DURATION", help="Once every stage has ended, KILL what they left behind that is still running DURATION later."),
+    no_pdeathsig: bool = typer.Option(False, "--no-pdeathsig", help="Do not give the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running."),
     version: bool = version_option(PROG),
 ) -> int:
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
@@ -123,8 +149,12 @@ def pipe_run(
     grace = parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None
     if grace is not None and not seconds:
         raise UsageError("--kill-after needs --timeout")
+    leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
+    if wait_all and leftovers_s is not None:
+        raise UsageError("--wait-all and --kill-leftovers cannot be used together")
     signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
-    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle,
+    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
+                        subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
                         trace=Tracer(2, f"{PROG}: ") if trace else None)
 
     opened, report_fd = [], None
@@ -143,7 +173,8 @@ def pipe_run(
                 if fd is not None:
                     os.close(fd)
                     opened.remove(fd)
-            result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail)
+            result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail,
+                                   wait_all=wait_all, leftovers_kill_after=leftovers_s)
     finally:
         for fd in opened:
             if fd is not None:
@@ -152,7 +183,7 @@ def pipe_run(
         _write_report(result, report, report_fd)
     if report_fd is not None:
         os.close(report_fd)
-    if result.received_signal:
+    if result.died_of_received_signal:  # cooperative exit, as bash and tini
         die_of_signal(result.received_signal)
     return EXIT_TIMEOUT if result.timed_out else result.status
 
@@ -199,6 +230,11 @@ def _write_report(result, report_format: ReportFormat, report_fd: Optional[int])
                 how = f"{stage.error.reason}"
             lines.append(f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}) "
                          f"{stage.wall_s:.3f}s: {' '.join(stage.argv)}")
+        for adopted in result.adopted:
+            lines.append(f"{PROG}: adopted: pid {adopted.pid} status {adopted.exit.shell_status} "
+                         f"({adopted.exit.describe()}): {' '.join(adopted.argv)}")
+        for pid, argv in result.left_running:
+            lines.append(f"{PROG}: left running: pid {pid}: {' '.join(argv)}")
         extra = " (deadline: exit 124)" if result.timed_out else ""
         lines.append(f"{PROG}: pipeline status {result.status}{' (pipefail)' if result.pipefail else ''}{extra}")
         text = "\n".join(lines) + "\n"
