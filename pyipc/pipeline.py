@@ -151,6 +151,8 @@ def all_at_once(stages: list[StageResult]) -> list[list[StageResult]]:
 class _PipelinePolicy(Policy):
     """What pipe-run decides; the loop itself is supervise.Supervisor's."""
 
+    record_argv = True  # the report gives each adopted process's argv
+
     def __init__(self, pipeline: "Pipeline", result: PipelineResult, *, wait_all: bool,
                  leftovers_kill_after: float | None):
         self.pipeline, self.result = pipeline, result

@@ -8,7 +8,7 @@ import time
 
 from ._record import _Record
 
-__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "process_table", "below", "cmdline"]
+__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "process_table", "below", "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -69,6 +69,25 @@ def children_of(pid: int) -> list[int]:
         info = proc_info(other)
         if info is not None and info.ppid == pid:
             found.append(other)
+    return found
+
+
+def own_children() -> list[int]:
+    """This process's children: the kernel's /proc/self/task/TID/children when
+    it is built in (one small read per thread), else a scan of /proc."""
+    found = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = b""
+                while chunk := os.read(fd, 65536):
+                    data += chunk
+            finally:
+                os.close(fd)
+            found += [int(pid) for pid in data.split()]
+    except FileNotFoundError:
+        return children_of(os.getpid())
     return found
 
 

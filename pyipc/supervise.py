@@ -88,9 +88,13 @@ class Policy:
     signal; also the time leftovers get between their signal and KILL.
     ``leftovers_kill_after``: when the direct children ended on their own,
     KILL what they left behind this long later (None: leave it running).
+    ``record_argv``: after each round of reaping, read the argv of every
+    process newly re-parented to us (a zombie's argv is gone), so that
+    Adopted.argv is set; it costs a read of /proc per round.
     """
 
     ending: tuple[int, ...] = ()
+    record_argv: bool = False  # read each adopted process's argv while it still runs (for a report)
     wait_all: bool = False
     grace: float | None = None
     leftovers_kill_after: float | None = None
@@ -186,6 +190,8 @@ class Supervisor:
             ready: list[Child] = []
             while True:
                 if self.reap(policy, ready):
+                    if policy.record_argv and self.subreaper:
+                        self._note_adopted()
                     policy.drained()
                 if not self.children:
                     self._after_direct_children(policy)
@@ -303,6 +309,15 @@ class Supervisor:
             else:
                 policy.adopted(Adopted(pid, info, self._argv_seen.pop(pid, None), wait_status, usage))
             count += 1
+
+    def _note_adopted(self) -> None:
+        # Orphans are re-parented before their parent's SIGCHLD is sent: after
+        # a round of reaping, the new ones are among our children already.
+        for pid in procfs.own_children():
+            if pid not in self.children and pid not in self._argv_seen:
+                argv = procfs.cmdline(pid)
+                if argv:
+                    self._argv_seen[pid] = argv
 
     def _direct_ended(self, child: Child, wait_status: int, usage, policy: Policy) -> None:
         child.ended, child.wait_status, child.usage = time.monotonic(), wait_status, usage
