@@ -233,7 +233,15 @@ def test_a_missing_stage_does_not_stop_the_others():
 
 
 def test_timeout_signals_every_stage_then_kills():
-    result = run_pipeline("sleep 30", "sh -c 'trap \"\" TERM; exec sleep 30'", timeout=0.2, kill_after=0.2)
+    # Race-free: the stages inherit our mask with TERM blocked, so "sleep 30"
+    # keeps the deadline's TERM pending (KILL ends it), while the other stage
+    # unblocks TERM and dies of it whenever it came.
+    unblocks = [sys.executable, "-c", "import signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); signal.pause()"]
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    try:
+        result = run_pipeline(unblocks, "sleep 30", timeout=0.2, kill_after=0.2)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     assert result.timed_out and result.killed
     assert result.statuses == [143, 137]
 

@@ -95,8 +95,13 @@ def test_deadline_statuses():
     assert (late.status(), late.status(preserve_status=True)) == (124, 143)
     killed = Deadline(["sleep", "30"], 0.1, signum=signal.SIGKILL).run()
     assert killed.status() == 137
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)"
-    stubborn = Deadline([sys.executable, "-c", code], 0.3, kill_after=0.1).run()
+    # Race-free: the command inherits our mask with TERM blocked, so it cannot
+    # act on the deadline's TERM however late it starts (KILL ends it).
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    try:
+        stubborn = Deadline(["sleep", "30"], 0.3, kill_after=0.1).run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     assert stubborn.killed and stubborn.status() == 137
 
 
