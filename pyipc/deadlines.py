@@ -190,7 +190,7 @@ class Deadline:
         if self.foreground:
             sup.send(sup.running(), signum, why=why)
         elif self.subreaper:
-            sup.signal_tree([os.getpid()], signum, why=why, include_roots=False)
+            sup.signal_tree([os.getpid()], signum, why=why, include_roots=False, groups=[self.pid])
         else:
             sup.signal_tree([self.pid], signum, why=why, groups=[self.pid])
 

@@ -45,7 +45,8 @@ LEFTOVER_GRACE = 1.0
 
 # A tree that forks faster than we can stop it would keep a freeze going for
 # ever; a stopped process cannot fork, so real trees settle in a few rounds.
-_MAX_FREEZE_ROUNDS = 10000
+# Past this many seconds, what was found is signalled (see signal_tree).
+_FREEZE_LIMIT = 2.0
 
 
 def set_child_subreaper(on: bool = True) -> None:
@@ -366,40 +367,64 @@ class Supervisor:
     def signal_tree(self, roots: Iterable[int], signum: int, *, why: str = "",
                     include_roots: bool = True, groups: Iterable[int] = (), skip: Iterable[int] = ()) -> list[int]:
         """signum to every live process below roots (and to roots themselves
-        with include_roots; and to every member of the process groups in
-        groups), at once: the tree is frozen with SIGSTOP until a scan finds
-        nothing new, then gets signum and CONT. Returns the pids signalled;
-        those in skip (already signalled) are left alone."""
+        with include_roots; and to the process groups in groups), at once:
+        the tree is frozen with SIGSTOP until a scan of /proc finds nothing
+        new, then gets signum and CONT. The groups, and any other group than
+        ours whose every member is in the tree, are stopped and signalled with
+        killpg, which the kernel makes atomic against a fork in progress: a
+        group that keeps forking, even faster than /proc can be scanned,
+        cannot outrun it. Returns the pids signalled; those in skip are left
+        alone."""
         roots, groups = list(roots), set(groups)
         if signum == 0:  # kill(2)'s existence check: nothing to freeze, nothing to wake
             for pid in roots:
                 self._kill(pid, 0, why)
             return roots
+        freeze = signal.SIGKILL if signum == signal.SIGKILL else signal.SIGSTOP
         stopped: list[int] = []
+        whole_groups: set[int] = {pgid for pgid in groups if pgid != os.getpgrp()}
+        for pgid in whole_groups:
+            self._kill(-pgid, freeze, why)
+        group_of: dict[int, int] = {}
         seen: set[int] = set(skip)
-        me = os.getpid()
-        for _ in range(_MAX_FREEZE_ROUNDS):
+        me, my_group = os.getpid(), os.getpgrp()
+        give_up = time.monotonic() + _FREEZE_LIMIT
+        while True:
             table = procfs.process_table()
+            live = {pid: info for pid, info in table.items() if info[1] not in ("Z", "X")}
             found = procfs.below(table, roots)
             if include_roots:
-                found += [pid for pid in roots if pid in table and table[pid][1] not in ("Z", "X")]
-            if groups:
-                found += [pid for pid, (_, state, pgid) in table.items() if pgid in groups and state not in ("Z", "X")]
+                found += [pid for pid in roots if pid in live]
             new = [pid for pid in dict.fromkeys(found) if pid not in seen and pid != me]
             if not new:
                 break
+            ours = seen.union(found)
+            members: dict[int, list[int]] = {}
+            for pid, (_, _, pgid) in live.items():
+                members.setdefault(pgid, []).append(pid)
+            for pid in new:
+                pgid = group_of[pid] = live[pid][2] if pid in live else None
+                if pgid is not None and pgid != my_group and pgid not in whole_groups \
+                        and all(member in ours for member in members[pgid]):
+                    whole_groups.add(pgid)
+                    self._kill(-pgid, freeze, why)
             for pid in new:
                 if self.subreaper:
                     argv = procfs.cmdline(pid)
                     if argv:
                         self._argv_seen[pid] = argv
-                self._kill(pid, signal.SIGKILL if signum == signal.SIGKILL else signal.SIGSTOP, why)
+                self._kill(pid, freeze, why)
             seen.update(new)
             stopped += new
+            if time.monotonic() >= give_up:
+                break  # a tree in our own group that forks and exits faster than we scan
         if signum != signal.SIGKILL:
             for sig in (signum, signal.SIGCONT):
+                for pgid in whole_groups:
+                    self._kill(-pgid, sig, why)
                 for pid in stopped:
-                    self._kill(pid, sig, why)
+                    if group_of.get(pid) not in whole_groups:  # killpg reached it already
+                        self._kill(pid, sig, why)
         return stopped
 
     def everything_below(self) -> list[int]:
@@ -414,12 +439,13 @@ class Supervisor:
             found.append((pid, procfs.cmdline(pid), info.name if info else "?"))
         return found
 
-    def kill_everything(self, why: str) -> None:
-        """KILL the direct children and, as a subreaper, everything below us."""
+    def kill_everything(self, why: str, groups: Iterable[int] = ()) -> None:
+        """KILL the direct children and, as a subreaper, everything below us
+        (and the process groups in groups: see signal_tree)."""
         if self.subreaper:
-            self.signal_tree([os.getpid()], signal.SIGKILL, why=why, include_roots=False)
+            self.signal_tree([os.getpid()], signal.SIGKILL, why=why, include_roots=False, groups=groups)
         else:
-            self.signal_tree([c.pid for c in self.children.values()], signal.SIGKILL, why=why)
+            self.signal_tree([c.pid for c in self.children.values()], signal.SIGKILL, why=why, groups=groups)
 
     # -- ending ------------------------------------------------------------------------
 

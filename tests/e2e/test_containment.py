@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON, alive, proc_stat, proc_status, run, script, shell_status, wait_for
+from conftest import PYTHON, alive, proc_stat, run, script, shell_status, wait_for
 
 PIPE_RUN = script("pipe-run")
 ALARM_WAIT = script("alarm-wait")
