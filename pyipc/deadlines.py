@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 
 from .sigblock import BlockedSignals, take_pending
 from .status import ExitStatus
-from .supervise import Policy
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
 
@@ -112,12 +111,21 @@ class DeadlineResult:
         return status
 
 
-class _DeadlinePolicy(Policy):
-    """What alarm-wait decides; the loop is supervise.Supervisor's."""
+class _DeadlinePolicy:
+    """What alarm-wait decides; the loop is supervise.Supervisor's. (The
+    interface of supervise.Policy, written out: importing supervise here would
+    cost the alarm-only waits of alarm-wait about a millisecond of start-up.)"""
+
+    record_argv, wait_all, grace, leftovers_kill_after = False, False, None, None
 
     def __init__(self, deadline: "Deadline", ending):
         self.deadline, self.ending = deadline, tuple(ending)
-        self.grace = None
+
+    def adopted(self, orphan) -> None:
+        pass  # reaped, and not reported: alarm-wait reports COMMAND only
+
+    def drained(self) -> None:
+        pass
 
     def forward(self, sup, signum, skip_group) -> None:
         self.deadline._tell(signum, "passing on")

@@ -98,6 +98,14 @@ thread that forked, which for the command is pipe-run's only thread.
 
 Freezing a tree uses SIGSTOP: a process that watches its children's stops (a
 job-control shell) sees them stopped and continued before it gets the signal.
+Each round of the freeze scans /proc. A process group other than pipe-run's
+that lies entirely inside the tree (a setsid escapee and what it forks) is
+stopped and signalled with killpg, which the kernel makes atomic against a
+fork in progress; but the stages share pipe-run's own group, so a stage whose
+processes fork and exit faster than /proc can be scanned may outrun the freeze
+(give it a group of its own, or run it under alarm-wait, whose COMMAND has
+one). A cgroup freezer would close that gap, but moving every stage into a
+cgroup of its own costs up to 20 ms per start.
 """,
     "see_also": ["bash(1)", "sh(1)", "pipe(2)", "fork(2)", "dup2(2)", "execve(2)", "waitpid(2)", "timeout(1)"],
     "complete_args": ["command"],
