@@ -326,8 +326,8 @@ class Pipeline:
             running = [child.tag for child in sup.running()]
             done: set[int] = set()
             for wave in order(running):
-                done.update(sup.signal_tree([stage.pid for stage in wave if stage.pid in sup.children],
-                                            timeout_signal, why="deadline", skip=done))
+                pids = [stage.pid for stage in wave if stage.pid in sup.children]
+                done.update(sup.signal_tree(pids, timeout_signal, why="deadline", skip=done, first=pids))
             if self.subreaper:
                 sup.signal_tree([os.getpid()], timeout_signal, why="deadline", include_roots=False, skip=done)
             if kill_after is not None:

@@ -365,7 +365,8 @@ class Supervisor:
                 self._kill(target, sig, why)
 
     def signal_tree(self, roots: Iterable[int], signum: int, *, why: str = "",
-                    include_roots: bool = True, groups: Iterable[int] = (), skip: Iterable[int] = ()) -> list[int]:
+                    include_roots: bool = True, groups: Iterable[int] = (), skip: Iterable[int] = (),
+                    first: Iterable[int] = ()) -> list[int]:
         """signum to every live process below roots (and to roots themselves
         with include_roots; and to the process groups in groups), at once:
         the tree is frozen with SIGSTOP until a scan of /proc finds nothing
@@ -373,21 +374,29 @@ class Supervisor:
         ours whose every member is in the tree, are stopped and signalled with
         killpg, which the kernel makes atomic against a fork in progress: a
         group that keeps forking, even faster than /proc can be scanned,
-        cannot outrun it. Returns the pids signalled; those in skip are left
-        alone."""
+        cannot outrun it. The groups and the pids in first (direct children)
+        get signum before the scan, which takes milliseconds on a busy
+        machine: the deadline reaches them as promptly as coreutils timeout's
+        killpg. Returns the pids signalled; those in skip are left alone."""
         roots, groups = list(roots), set(groups)
         if signum == 0:  # kill(2)'s existence check: nothing to freeze, nothing to wake
             for pid in roots:
                 self._kill(pid, 0, why)
             return roots
         freeze = signal.SIGKILL if signum == signal.SIGKILL else signal.SIGSTOP
-        stopped: list[int] = []
-        whole_groups: set[int] = {pgid for pgid in groups if pgid != os.getpgrp()}
-        for pgid in whole_groups:
-            self._kill(-pgid, freeze, why)
-        group_of: dict[int, int] = {}
-        seen: set[int] = set(skip)
         me, my_group = os.getpid(), os.getpgrp()
+        given = {pgid for pgid in groups if pgid != my_group}
+        skip = set(skip)
+        first = [pid for pid in dict.fromkeys(first) if pid not in skip]
+        for sig in followed_by_cont(signum):
+            for pgid in given:
+                self._kill(-pgid, sig, why)
+            for pid in first:
+                self._kill(pid, sig, why)
+        stopped: list[int] = []
+        whole_groups: set[int] = set()
+        group_of: dict[int, int] = {}
+        seen: set[int] = skip.union(first)
         give_up = time.monotonic() + _FREEZE_LIMIT
         while True:
             table = procfs.process_table()
@@ -395,7 +404,8 @@ class Supervisor:
             found = procfs.below(table, roots)
             if include_roots:
                 found += [pid for pid in roots if pid in live]
-            new = [pid for pid in dict.fromkeys(found) if pid not in seen and pid != me]
+            new = [pid for pid in dict.fromkeys(found)
+                   if pid not in seen and pid != me and (pid not in live or live[pid][2] not in given)]
             if not new:
                 break
             ours = seen.union(found)
@@ -425,7 +435,7 @@ class Supervisor:
                 for pid in stopped:
                     if group_of.get(pid) not in whole_groups:  # killpg reached it already
                         self._kill(pid, sig, why)
-        return stopped
+        return first + stopped
 
     def everything_below(self) -> list[int]:
         """Every live process below us now."""
@@ -442,10 +452,11 @@ class Supervisor:
     def kill_everything(self, why: str, groups: Iterable[int] = ()) -> None:
         """KILL the direct children and, as a subreaper, everything below us
         (and the process groups in groups: see signal_tree)."""
+        direct = list(self.children)
         if self.subreaper:
-            self.signal_tree([os.getpid()], signal.SIGKILL, why=why, include_roots=False, groups=groups)
+            self.signal_tree([os.getpid()], signal.SIGKILL, why=why, include_roots=False, groups=groups, first=direct)
         else:
-            self.signal_tree([c.pid for c in self.children.values()], signal.SIGKILL, why=why, groups=groups)
+            self.signal_tree(direct, signal.SIGKILL, why=why, groups=groups, first=direct)
 
     # -- ending ------------------------------------------------------------------------
 
