@@ -199,7 +199,7 @@ class Supervisor:
                     if self._over(policy):
                         break
                 ready = []
-                for fd, _ in self.wait_events(self._timeout()):
+                for fd in self.wait_events(self._timeout()):
                     if fd == self._sigfd:
                         for info in read_signals(fd):
                             self._on_signal(info, policy)
@@ -215,15 +215,21 @@ class Supervisor:
             self.abort()
             raise
 
-    def wait_events(self, timeout_ms: int | None):
-        """One wait: the signalfd and the pidfds, up to timeout_ms."""
-        return self._poller.poll(timeout_ms)
+    def wait_events(self, timeout: float | None) -> list[int]:
+        """One wait for the signalfd and the pidfds, up to timeout seconds:
+        the fds that are ready. select(2) while every fd fits in its set (its
+        timeout is in microseconds, poll's in whole milliseconds, which would
+        make every deadline up to a millisecond late), else poll(2)."""
+        fds = [self._sigfd, *self._by_fd]
+        if max(fds) < 1024:
+            return select.select(fds, [], [], timeout)[0]
+        return [fd for fd, _ in self._poller.poll(None if timeout is None else poll_ms(timeout))]
 
-    def _timeout(self) -> int | None:
+    def _timeout(self) -> float | None:
         if not self._timers:
             return None
         due = min(when for when, _ in self._timers)
-        return poll_ms(due - time.monotonic())
+        return max(0.0, due - time.monotonic())
 
     def _fire_timers(self) -> None:
         now = time.monotonic()
@@ -393,6 +399,8 @@ class Supervisor:
                 self._kill(-pgid, sig, why)
             for pid in first:
                 self._kill(pid, sig, why)
+        if given or first:
+            os.sched_yield()  # let what was just signalled run (and end) before the scan takes the CPU
         stopped: list[int] = []
         whole_groups: set[int] = set()
         group_of: dict[int, int] = {}
