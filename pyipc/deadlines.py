@@ -127,6 +127,9 @@ class _DeadlinePolicy:
     def drained(self) -> None:
         pass
 
+    def killing(self, why: str) -> None:
+        pass
+
     def forward(self, sup, signum, skip_group) -> None:
         self.deadline._tell(signum, "passing on")
         sup.send(sup.running(), signum, group=not self.deadline.foreground, skip_group=skip_group, why="passing on")

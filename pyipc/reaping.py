@@ -154,6 +154,9 @@ class _ReaperPolicy(Policy):
     def drained(self) -> None:
         self.reaper.on_drained()
 
+    def killing(self, why: str) -> None:
+        self.reaper.result.killed = True
+
 
 class _Adopted:
     __slots__ = ("pid",)
@@ -247,15 +250,6 @@ class Reaper:
         sup = self.supervisor
         policy = _ReaperPolicy(self)
         try:
-            if self.grace is not None:
-                original = sup.kill_everything
-
-                def kill_everything(why: str) -> None:
-                    if why == "grace":
-                        self.result.killed = True
-                    original(why)
-
-                sup.kill_everything = kill_everything
             sup.run(policy)
             self.result.received_signal = sup.received_signal
             if self.subreaper:

@@ -113,6 +113,9 @@ class Policy:
     def drained(self) -> None:
         """A round of reaping is over (a reporter may write out what it buffered)."""
 
+    def killing(self, why: str) -> None:
+        """The loop is about to KILL what is left (why: "grace")."""
+
 
 class Supervisor:
     """Start with ``begin()``, add each direct child with ``add()``, then
@@ -257,7 +260,12 @@ class Supervisor:
             first = self.stopping is None
             self.stopping = self.stopping or signo
             if first and policy.grace is not None:
-                self.after(policy.grace, lambda: self.kill_everything("grace"))
+                self.after(policy.grace, lambda: self._grace_over(policy))
+
+    def _grace_over(self, policy: Policy) -> None:
+        if self.children or self.everything_below():
+            policy.killing("grace")
+            self.kill_everything("grace")
 
     def _after_direct_children(self, policy: Policy) -> None:
         """The direct children are gone: deal with what they left behind."""
