@@ -9,7 +9,7 @@ _pyipc_alarm_wait() {
         --every|--count|-k|--kill-after) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --no-pdeathsig --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.

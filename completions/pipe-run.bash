@@ -7,18 +7,18 @@ _pyipc_pipe_run() {
     case "$prev" in
         -i|--input|-o|--output|-a|--append|--report-file) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
         -s|--signal) COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX" -- "${cur^^}")); return 0 ;;
-        --timeout|-k|--kill-after) COMPREPLY=(); return 0 ;;
+        --timeout|-k|--kill-after|--kill-leftovers) COMPREPLY=(); return 0 ;;
         --report) COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         if ((takes_value)); then takes_value=0; continue; fi
-        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --report --report-file " in *" $word "*) takes_value=1; continue ;; esac
+        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --report --report-file --kill-leftovers " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in
