@@ -6,17 +6,17 @@ _pyipc_alarm_wait() {
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
         --until|-s|--signal) COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX" -- "${cur^^}")); return 0 ;;
-        --every|--count|-k|--kill-after) COMPREPLY=(); return 0 ;;
+        --every|--count|-k|--kill-after|--ready-fd) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --no-pdeathsig --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --ready-fd --no-pdeathsig --version --help -h" -- "$cur"))
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         if ((takes_value)); then takes_value=0; continue; fi
-        case " --until --every --count -s --signal -k --kill-after " in *" $word "*) takes_value=1; continue ;; esac
+        case " --until --every --count -s --signal -k --kill-after --ready-fd " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -32,18 +32,24 @@ def _arm(seconds: float, interval: float = 0.0) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds, interval)
 
 
-def wait_alarm(seconds: float, until: int | None = None) -> str:
+def wait_alarm(seconds: float, until: int | None = None, on_ready: Callable[[], None] | None = None) -> str:
     """Arm a real-time timer for seconds and wait for its SIGALRM: returns
     ALARM. With until (a signal number), return UNTIL as soon as that signal
     arrives instead; seconds == 0 then means no deadline. Without until,
-    seconds == 0 returns ALARM at once."""
+    seconds == 0 returns ALARM at once. on_ready() is called once the
+    signals are blocked and the timer armed: from then on, until sent to us
+    is waited for, never lost and never fatal."""
     if seconds <= 0 and until is None:
+        if on_ready is not None:
+            on_ready()
         return ALARM
     waited = [signal.SIGALRM] + ([until] if until is not None else [])
     with BlockedSignals(waited, drain=[signal.SIGALRM]):
         if seconds > 0:
             _arm(seconds)
         try:
+            if on_ready is not None:
+                on_ready()
             info = signal.sigwaitinfo(waited)
         finally:
             _arm(0)
@@ -51,11 +57,12 @@ def wait_alarm(seconds: float, until: int | None = None) -> str:
 
 
 def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | None = None,
-         count: int | None = None, until: int | None = None) -> str:
+         count: int | None = None, until: int | None = None, on_ready: Callable[[], None] | None = None) -> str:
     """Call on_tick(1), on_tick(2), ... at every interval (a re-armed
     interval timer, so ticks do not drift), until count ticks (COUNT), until
     seconds have passed (ALARM; a tick due exactly at that moment still
-    happens), or until the signal until arrives (UNTIL)."""
+    happens), or until the signal until arrives (UNTIL). on_ready() is
+    called once the signals are blocked and the timer armed."""
     if interval <= 0:
         raise ValueError("tick: the interval must be positive")
     seconds = seconds or None
@@ -69,6 +76,8 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
             done = 0
             if limit is None or limit > 0:
                 _arm(interval, interval)
+            if on_ready is not None:
+                on_ready()
             while limit is None or done < limit:
                 # No timeout here: the next tick is due within the deadline.
                 info = signal.sigwaitinfo(waited)

@@ -319,32 +319,37 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                             'False}}\n'
                             "('pyipc.commands.alarm_wait', 'alarm_wait', ('duration', 'command', 'until', 'every', "
                             "'count_spec', 'timeout_signal', 'kill_after', 'preserve_status', 'foreground', 'verbose', "
-                            "'no_pdeathsig', 'version'), {'duration': 'Optional[str]', 'command': "
+                            "'ready_fd', 'no_pdeathsig', 'version'), {'duration': 'Optional[str]', 'command': "
                             "'Optional[List[str]]', 'until': 'Optional[str]', 'every': 'Optional[str]', 'count_spec': "
                             "'Optional[str]', 'timeout_signal': 'str', 'kill_after': 'Optional[str]', "
-                            "'preserve_status': 'bool', 'foreground': 'bool', 'verbose': 'bool', 'no_pdeathsig': "
-                            "'bool', 'version': 'bool', 'return': 'int'}, (typer.Argument((None), {'metavar': "
-                            "'DURATION', 'help': 'Seconds, fractional, with an optional unit s, m, h or d; 0: at once, "
-                            "or no deadline.', 'show_default': False}), typer.Argument((None), {'metavar': 'COMMAND', "
-                            "'help': 'The command to run under the deadline, with its arguments.', 'show_default': "
-                            "False}), typer.Option((None, '--until'), {'metavar': 'SIGNAL', 'help': 'Without COMMAND: "
-                            "end early with status 0 when this signal arrives; exit 124 if the alarm fires first.'}), "
-                            'typer.Option((None, \'--every\'), {\'metavar\': \'INTERVAL\', \'help\': "Without COMMAND: '
-                            'print \'tick N\' at every INTERVAL, until --count or DURATION."}), typer.Option((None, '
-                            "'--count'), {'metavar': 'N', 'help': 'With --every: stop after N ticks.'}), "
-                            'typer.Option((\'TERM\', \'-s\', \'--signal\'), {\'metavar\': \'SIGNAL\', \'help\': "With '
-                            "COMMAND: the signal sent at the deadline; 0 sends none (only --kill-after's KILL ends "
-                            'COMMAND)."}), typer.Option((None, \'-k\', \'--kill-after\'), {\'metavar\': \'DURATION\', '
-                            "'help': 'With COMMAND: also send KILL this long after the deadline signal.'}), "
-                            'typer.Option((False, \'--preserve-status\'), {\'help\': "With COMMAND: exit with the '
-                            'command\'s status even after a timeout."}), typer.Option((False, \'--foreground\'), '
-                            "{'help': 'With COMMAND: do not make a new process group (the command may use the "
-                            "terminal; its children are not signalled).'}), typer.Option((False, '-v', '--verbose'), "
-                            "{'help': 'Say on stderr which signal is sent at a timeout.'}), typer.Option((False, "
-                            "'--no-pdeathsig'), {'help': 'With COMMAND: do not give it PR_SET_PDEATHSIG, so that it "
-                            "keeps running if alarm-wait is killed.'}), typer.Option((False, '--version'), "
-                            "{'callback': <pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, "
-                            "'help': 'Print the version and exit.'})), None, (), {})",
+                            "'preserve_status': 'bool', 'foreground': 'bool', 'verbose': 'bool', 'ready_fd': "
+                            "'Optional[str]', 'no_pdeathsig': 'bool', 'version': 'bool', 'return': 'int'}, "
+                            "(typer.Argument((None), {'metavar': 'DURATION', 'help': 'Seconds, fractional, with an "
+                            "optional unit s, m, h or d; 0: at once, or no deadline.', 'show_default': False}), "
+                            "typer.Argument((None), {'metavar': 'COMMAND', 'help': 'The command to run under the "
+                            "deadline, with its arguments.', 'show_default': False}), typer.Option((None, '--until'), "
+                            "{'metavar': 'SIGNAL', 'help': 'Without COMMAND: end early with status 0 when this signal "
+                            "arrives; exit 124 if the alarm fires first.'}), typer.Option((None, '--every'), "
+                            '{\'metavar\': \'INTERVAL\', \'help\': "Without COMMAND: print \'tick N\' at every '
+                            'INTERVAL, until --count or DURATION."}), typer.Option((None, \'--count\'), {\'metavar\': '
+                            "'N', 'help': 'With --every: stop after N ticks.'}), typer.Option(('TERM', '-s', "
+                            '\'--signal\'), {\'metavar\': \'SIGNAL\', \'help\': "With COMMAND: the signal sent at the '
+                            'deadline; 0 sends none (only --kill-after\'s KILL ends COMMAND)."}), typer.Option((None, '
+                            "'-k', '--kill-after'), {'metavar': 'DURATION', 'help': 'With COMMAND: also send KILL this "
+                            "long after the deadline signal.'}), typer.Option((False, '--preserve-status'), {'help': "
+                            '"With COMMAND: exit with the command\'s status even after a timeout."}), '
+                            "typer.Option((False, '--foreground'), {'help': 'With COMMAND: do not make a new process "
+                            "group (the command may use the terminal; its children are not signalled).'}), "
+                            "typer.Option((False, '-v', '--verbose'), {'help': 'Say on stderr which signal is sent at "
+                            "a timeout.'}), typer.Option((None, '--ready-fd'), {'metavar': 'N', 'help': "
+                            '"Without COMMAND: once ready, write a newline to file descriptor N (3 or more, open for '
+                            "writing) and close it, so a script can wait for that instead of sleeping (s6's "
+                            'notification-fd convention). Ready: the --until signal is blocked and the timer '
+                            'armed."}), typer.Option((False, \'--no-pdeathsig\'), {\'help\': \'With COMMAND: do not '
+                            "give it PR_SET_PDEATHSIG, so that it keeps running if alarm-wait is killed.'}), "
+                            "typer.Option((False, '--version'), {'callback': "
+                            "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
+                            "version and exit.'})), None, (), {})",
                 'no_args_is_help': False,
                 'interspersed': False,
                 'long': {'--until': ['until', 'store', None],
@@ -355,6 +360,7 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          '--preserve-status': ['preserve_status', 'store_const', True],
                          '--foreground': ['foreground', 'store_const', True],
                          '--verbose': ['verbose', 'store_const', True],
+                         '--ready-fd': ['ready_fd', 'store', None],
                          '--no-pdeathsig': ['no_pdeathsig', 'store_const', True],
                          '--version': ['version', 'handover', None],
                          '--help': [None, 'handover', None]},
@@ -373,6 +379,7 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                            'preserve_status': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'foreground': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'verbose': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                           'ready_fd': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                            'no_pdeathsig': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'version': {'type': ['handover'], 'required': False, 'many': False, 'absent': None}}},
  'reap-watch': {'declared': "{'add_completion': False, 'pretty_exceptions_enable': False, 'rich_markup_mode': None, "

@@ -14,6 +14,7 @@ from . import _declare as typer  # typer.Option/Argument recorded; the real type
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from ._cli import Die, die_of_signal, make_app, parse_or_usage, run, try_help, value_options, version_option, warn
+from ._ready import READY_FD_HELP, ready_fd_or_usage
 from ._values import VALUES_TEXT
 
 PROG = "alarm-wait"
@@ -33,6 +34,10 @@ USR1, sent by sigsend), and exits 124 if the alarm fires first; with --until,
 DURATION 0 means no deadline. With --every INTERVAL the timer is re-armed at
 every INTERVAL and each expiry prints a line tick N, numbered from 1, until
 --count N ticks or until DURATION, which is optional with --every.
+--ready-fd N writes a newline to file descriptor N and closes it once the
+--until signal is blocked and the timer armed: a signal sent after that is
+waited for, never lost, and never kills alarm-wait (one sent before, in its
+first milliseconds, still can, as it would kill sleep).
 
 With COMMAND, alarm-wait behaves as coreutils timeout does. COMMAND runs in
 its own process group (unless --foreground), with the signal mask alarm-wait
@@ -71,6 +76,7 @@ alarm()/pause() race), and nothing runs in an asynchronous handler.
     "examples": [
         ("alarm-wait 1.5", "Sleep one and a half seconds, by an armed alarm."),
         ("alarm-wait --until USR1 30 && echo ready", "Wait up to 30 seconds for someone to run sigsend USR1 on this process; exit 124 otherwise."),
+        ("exec 3< <(alarm-wait --until USR1 --ready-fd 4 30 4>&1); read -r -u 3; sigsend USR1 $!", "Start a waiter, wait until it is ready, then signal it: no sleep, no race."),
         ("alarm-wait --every 1 --count 3", "Print tick 1, tick 2, tick 3 one second apart."),
         ("alarm-wait 10 -- make test", "Run make test, terminate its whole process group after 10 seconds, exit 124 then."),
         ("alarm-wait -k 5 -s INT 1m -- ./server --port 8080", "Interrupt the server after a minute, and KILL it 5 seconds later if it is still running."),
@@ -106,6 +112,7 @@ def alarm_wait(
     preserve_status: bool = typer.Option(False, "--preserve-status", help="With COMMAND: exit with the command's status even after a timeout."),
     foreground: bool = typer.Option(False, "--foreground", help="With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled)."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say on stderr which signal is sent at a timeout."),
+    ready_fd: Optional[str] = typer.Option(None, "--ready-fd", metavar="N", help="Without COMMAND: " + READY_FD_HELP[0].lower() + READY_FD_HELP[1:] + " Ready: the --until signal is blocked and the timer armed."),
     no_pdeathsig: bool = typer.Option(False, "--no-pdeathsig", help="With COMMAND: do not give it PR_SET_PDEATHSIG, so that it keeps running if alarm-wait is killed."),
     version: bool = version_option(PROG),
 ) -> int:
@@ -123,8 +130,8 @@ def alarm_wait(
     count = parse_or_usage(parse_count, count_spec, "--count") if count_spec is not None else None
 
     if argv:
-        if until is not None or every is not None or count is not None:
-            raise UsageError("--until, --every and --count wait without a COMMAND")
+        if until is not None or every is not None or count is not None or ready_fd is not None:
+            raise UsageError("--until, --every, --count and --ready-fd wait without a COMMAND")
         return _run_command(argv, seconds, parse_or_usage(_deadline_signal, timeout_signal, "--signal"),
                             parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None,
                             preserve_status, foreground, verbose, not no_pdeathsig)
@@ -137,16 +144,19 @@ def alarm_wait(
         raise UsageError(f"--until: {until} cannot be waited for")
     if count is not None and every is None:
         raise UsageError("--count needs --every")
+    ready = ready_fd_or_usage(ready_fd)
+    on_ready = None if ready is None else lambda: notify(ready)
 
     from ..deadlines import ALARM, COUNT, UNTIL, tick, wait_alarm
+    from ..ready import notify
 
     if every is not None:
         interval = parse_or_usage(parse_duration, every, "--every")
         if interval <= 0:
             raise UsageError("--every: the interval must be more than 0")
-        why = tick(interval, _print_tick, seconds=seconds, count=count, until=until_signum)
+        why = tick(interval, _print_tick, seconds=seconds, count=count, until=until_signum, on_ready=on_ready)
     else:
-        why = wait_alarm(seconds, until=until_signum)
+        why = wait_alarm(seconds, until=until_signum, on_ready=on_ready)
     if until_signum is not None and why == ALARM:
         return EXIT_TIMEOUT
     assert why in (ALARM, UNTIL, COUNT)

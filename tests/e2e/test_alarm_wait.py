@@ -231,3 +231,40 @@ def test_shell_status_of_a_timeout_in_a_script(in_tmp):
     result = run(["sh", "-c", f"'{ALARM_WAIT}' 0.2 sleep 30; echo \"status $?\""])
     assert result.stdout == b"status 124\n"
     assert shell_status(result.returncode) == 0
+
+
+@pytest.mark.timeout(60)
+def test_until_with_ready_fd_never_dies_of_a_signal_sent_once_ready(tmp_path):
+    # The signal comes the moment the newline does, 20 times over: alarm-wait
+    # must take it (exit 0), never die of it (-USR1) nor miss it (124).
+    for _ in range(20):
+        read_end, write_end = os.pipe()
+        proc = subprocess.Popen([ALARM_WAIT, "--until", "USR1", "--ready-fd", str(write_end), "20"],
+                                pass_fds=(write_end,), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(write_end)
+        try:
+            assert os.read(read_end, 10) == b"\n"
+            os.kill(proc.pid, signal.SIGUSR1)
+            assert proc.wait(20) == 0, proc.stderr.read()
+        finally:
+            os.close(read_end)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_ready_fd_needs_a_wait_without_command(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run([ALARM_WAIT, "--ready-fd", str(write_end), "1", "--", "true"], pass_fds=(write_end,),
+                                capture_output=True, timeout=20, cwd=tmp_path)
+        assert result.returncode == 125
+        assert result.stderr.decode().splitlines()[0] == \
+            "alarm-wait: --until, --every, --count and --ready-fd wait without a COMMAND"
+        result = subprocess.run([ALARM_WAIT, "--ready-fd", "2", "--until", "USR1", "1"], capture_output=True,
+                                timeout=20, cwd=tmp_path)
+        assert result.returncode == 125
+        assert result.stderr.decode().splitlines()[0].startswith("alarm-wait: --ready-fd: 2 must be 3 or more")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
