@@ -18,6 +18,17 @@ from pyipc.procfs import holds_open  # noqa: F401  (for the tests: an event to w
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
+# Started as a non-interactive shell's & job, or under nohup, the suite would
+# inherit SIGINT, SIGQUIT or SIGHUP ignored, and so would every command it
+# runs (an ignored signal stays ignored across exec, and our commands keep it
+# so on purpose): the tests that send those signals need them at their
+# defaults. Tests of "ignored at start" set that up themselves.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+for _signum in (signal.SIGQUIT, signal.SIGHUP):
+    if signal.getsignal(_signum) is signal.SIG_IGN:
+        signal.signal(_signum, signal.SIG_DFL)
+
 
 def script(name: str) -> str:
     """Path of an installed console script (the venv's bin/), as a user runs it."""
