@@ -13,11 +13,16 @@ from a shared machine falls on every command alike. pyipc is byte-compiled
 first, as `pip install .` does: this environment may set
 PYTHONDONTWRITEBYTECODE, and an editable checkout would otherwise be compiled
 from source at every start.
+
+`--before DIR` adds the same runs of the commands installed in DIR (another
+venv's bin/, say a regular install of an older commit), interleaved with
+these: a before/after comparison from one run.
 """
 
 from __future__ import annotations
 
 import compileall
+import contextlib
 import resource
 import statistics
 import sys
@@ -30,17 +35,25 @@ from _common import ROOT, SCRIPTS, main_for, row  # noqa: E402
 from startup_cases import Case, trivial_cases  # noqa: E402
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, before_scripts: Path | None = None) -> list[dict]:
     compileall.compile_dir(str(ROOT / "pyipc"), quiet=1)
     runs = 7 if quick else 21
     python = sys.executable
     references = [Case("python -c pass", [python, "-c", "pass"]),
                   Case("python -c 'import typer'", [python, "-c", "import typer"]),
-                  # What every installed command pays before its own code: pip's
-                  # console-script wrapper imports re, and each command needs signal.
+                  # Every command needs signal, which imports enum (with functools and
+                  # collections); pip's console-script wrapper (no longer used) imports re.
+                  Case("python -c 'import signal'", [python, "-c", "import signal"]),
                   Case("python -c 'import re, signal'", [python, "-c", "import re, signal"])]
-    with tempfile.TemporaryDirectory() as tmp, trivial_cases(SCRIPTS, Path(tmp)) as cases:
-        everything = references + cases
+    with contextlib.ExitStack() as stack:
+        cases = stack.enter_context(trivial_cases(SCRIPTS, Path(stack.enter_context(tempfile.TemporaryDirectory()))))
+        old = []
+        if before_scripts is not None:
+            old_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            old = stack.enter_context(trivial_cases(before_scripts, old_dir))
+            for case in old:
+                case.name = f"before: {case.name}"
+        everything = references + [case for pair in zip(cases, old or cases) for case in dict.fromkeys(pair)]
         times = {case.name: [] for case in everything}
         cpu = {case.name: [] for case in everything}
         for i in range(runs + 1):
@@ -64,13 +77,18 @@ def run(quick: bool = False) -> list[dict]:
     floor = median["python -c 'import re, signal'"]
     rows = [row("python -c 'import typer'", typer, bare, reference_tool="python -c pass", goal="reference",
                 note=install),
+            row("python -c 'import signal'", median["python -c 'import signal'"], bare,
+                reference_tool="python -c pass", goal="reference",
+                note="the floor: every command needs signal (and its enum); "
+                     + _cpu_note(median_cpu, "python -c 'import signal'")),
             row("python -c 'import re, signal'", floor, bare, reference_tool="python -c pass", goal="reference",
-                note="the floor: pip's script wrapper imports re; every command needs signal; "
+                note="the floor with pip's console-script wrapper, which imports re; "
                      + _cpu_note(median_cpu, "python -c 'import re, signal'"))]
-    for case in cases:
+    for case in [*old, *cases]:
         ours = median[case.name]
         rows.append(row(f"start-up: {case.name}", ours, bare, reference_tool="python -c pass", goal="<= 1.6",
-                        note=f"{_cpu_note(median_cpu, case.name)}; median of {runs}, interleaved; {install}"))
+                        note=f"{_cpu_note(median_cpu, case.name)}; median of {runs}, interleaved; "
+                             + (f"installed in {before_scripts}" if case in old else install)))
     for case in cases:
         ours = median[case.name]
         rows.append(row(f"start-up: {case.name}", ours, typer, reference_tool="python -c 'import typer'",
@@ -96,4 +114,10 @@ def _install_kind() -> str:
 
 
 if __name__ == "__main__":
-    main_for(run)
+    if "--before" in sys.argv:
+        from _common import format_table
+
+        before = Path(sys.argv[sys.argv.index("--before") + 1])
+        print(format_table(run(quick="--quick" in sys.argv, before_scripts=before)))
+    else:
+        main_for(run)

@@ -3,7 +3,6 @@ timeout takes them, with an optional unit s/m/h/d."""
 
 import enum
 import math
-import re
 
 from .errors import UsageError
 
@@ -21,7 +20,10 @@ MIN_POSITIVE_DURATION = 1e-9
 # long as strtod would take it (so '0x1d' is hex 29 seconds, not 1 day, as
 # strtod ends there too): a sign, then a hex float, a decimal with an optional
 # exponent, or inf/infinity; nan is read but refused (it is not >= 0).
-_NUMBER = re.compile(
+# Compiled on first use: the plain decimals scripts write ('5', '0.5', '2m')
+# are read without it, and a trivial run does not import re.
+_NUMBER = None
+_NUMBER_PATTERN = (
     r"(?P<sign>[+-]?)(?:"
     r"(?P<hex>0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
     r"|(?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
@@ -60,6 +62,16 @@ def parse_duration(text: str) -> float:
     MAX_DURATION (about 68 years), and a positive number too small to
     represent counts as MIN_POSITIVE_DURATION. Raises InvalidDuration.
     """
+    global _NUMBER
+    plain = text[:-1] if text[-1:] in _UNITS else text
+    if plain.replace(".", "", 1).isdigit() and plain.isascii():  # [0-9]+.?[0-9]* or .[0-9]+, what _NUMBER's dec reads
+        value = float(plain)
+        nonzero = value != 0 or any(c in "123456789" for c in plain)
+        return _clamp(value * _UNITS[text[len(plain):]]) if nonzero else 0.0
+    if _NUMBER is None:
+        import re
+
+        _NUMBER = re.compile(_NUMBER_PATTERN)
     match = _NUMBER.match(text)
     unit = text[match.end():] if match else None
     if match is None or unit not in _UNITS:
@@ -80,16 +92,19 @@ def parse_duration(text: str) -> float:
         raise InvalidDuration(text, DurationProblem.NEGATIVE)
     if not nonzero:
         return 0.0
-    value *= _UNITS[unit]
+    return _clamp(value * _UNITS[unit])
+
+
+def _clamp(value: float) -> float:
     return min(max(value, MIN_POSITIVE_DURATION), MAX_DURATION)
 
 
 def _mantissa(match) -> str:
     """The digits before any exponent: whether the number written is 0."""
     if match["hex"]:
-        return re.split(r"[pP]", match["hex"][2:])[0]
+        return match["hex"][2:].replace("P", "p").split("p")[0]
     if match["dec"]:
-        return re.split(r"[eE]", match["dec"])[0]
+        return match["dec"].replace("E", "e").split("e")[0]
     return "1"  # inf
 
 

@@ -12,7 +12,6 @@ command is fixed in all of them:
 from __future__ import annotations
 
 import enum
-import re
 
 from .errors import UsageError
 
@@ -25,8 +24,13 @@ FD_MAX = 2**31 - 1     # int
 SIZE_MAX = 2**62       # bytes, after the unit
 _SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
-_UNSIGNED = re.compile(r"[0-9]+")    # a str pattern's [0-9] is ASCII only (\d would not be)
-_SIGNED = re.compile(r"-?[0-9]+")
+
+
+def ascii_digits(text: str) -> bool:
+    """One or more of 0-9, nothing else (what the pattern [0-9]+ takes; not
+    re, which a trivial run does not import). str.isdigit() alone would also
+    take '²'; only ASCII's digits are 0-9."""
+    return text.isascii() and text.isdigit()
 
 
 class Problem(enum.Enum):
@@ -51,8 +55,7 @@ class InvalidNumber(UsageError):
 def parse_int(text: str, kind: str, low: int, high: int) -> int:
     """text as an integer in low..high, by the rules above (a '-' only when
     low < 0); raises InvalidNumber naming kind otherwise."""
-    pattern = _SIGNED if low < 0 else _UNSIGNED
-    if not isinstance(text, str) or not pattern.fullmatch(text):
+    if not isinstance(text, str) or not ascii_digits(text[1:] if low < 0 and text[:1] == "-" else text):
         raise InvalidNumber(kind, text, Problem.NOT_A_NUMBER, low, high)
     # More digits than the bound has cannot be in range (and a few thousand
     # digits would exceed int()'s own limit on conversions).

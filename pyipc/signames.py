@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-import re
 import signal
 
 from .errors import EXIT_SIGNAL_BASE, UsageError
-from .integers import parse_int
+from .integers import ascii_digits, parse_int
 from .status import signal_name
 
 __all__ = ["parse_signal", "InvalidSignal", "SignalProblem", "signal_name", "list_signals", "lookup", "catchable",
@@ -15,9 +14,15 @@ __all__ = ["parse_signal", "InvalidSignal", "SignalProblem", "signal_name", "lis
 
 NSIG = signal.NSIG  # one more than the highest signal number (65 on Linux)
 
-_NUMBER = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes '²', which int() refuses
-# ASCII only, or str.upper() would turn 'ſigterm' (long s) or 'sıgterm' (dotless i) into SIGTERM.
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[+-][0-9]+)?")
+
+
+def _is_name(text: str) -> bool:
+    """[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?, without re. ASCII only, or
+    str.upper() would turn 'ſigterm' (long s) or 'sıgterm' (dotless i) into SIGTERM."""
+    if not text.isascii() or not text[:1].isalpha():
+        return False
+    cut = min((i for i in (text.find("+"), text.find("-")) if i >= 0), default=len(text))
+    return text[:cut].isalnum() and (cut == len(text) or ascii_digits(text[cut + 1:]))
 
 
 class SignalProblem(enum.Enum):
@@ -66,9 +71,9 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
     no white space, no sign, no superscript. Anything else, including a number
     outside 1..NSIG-1, raises InvalidSignal or InvalidNumber (both UsageErrors).
     """
-    if _NUMBER.fullmatch(spec):
+    if ascii_digits(spec):
         return parse_int(spec, "signal number", 0 if allow_zero else 1, NSIG - 1)
-    if not _NAME.fullmatch(spec):
+    if not _is_name(spec):
         raise InvalidSignal(spec, SignalProblem.MALFORMED, allow_zero=allow_zero)
     name = spec.upper()
     if name.startswith("SIG"):
@@ -78,7 +83,7 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
             return anchor
         if name.startswith(base) and name[len(base) : len(base) + 1] in "+-" and len(name) > len(base) + 1:
             offset_text = name[len(base) + 1 :]
-            if _NUMBER.fullmatch(offset_text) and len(offset_text) <= 3:
+            if ascii_digits(offset_text) and len(offset_text) <= 3:
                 offset = int(offset_text) * (1 if name[len(base)] == "+" else -1)
                 number = anchor + offset
                 if signal.SIGRTMIN <= number <= signal.SIGRTMAX and (offset * sign) >= 0:
@@ -107,7 +112,7 @@ def lookup(spec: str) -> str:
     """What ``kill -l SPEC`` prints: the name of a number (without SIG), the
     number of a name, and for a shell status 128+N the name of signal N
     ('143' -> 'TERM', as bash does). Raises UsageError for anything else."""
-    if _NUMBER.fullmatch(spec):
+    if ascii_digits(spec):
         number = int(spec) if len(spec) <= 6 else 0  # longer: neither, and int() has a digit limit
         if number > EXIT_SIGNAL_BASE and _exists(number - EXIT_SIGNAL_BASE):
             number -= EXIT_SIGNAL_BASE

@@ -6,6 +6,7 @@ a man page or a completion file, or when a man page does not lint clean.
 """
 
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +44,15 @@ def test_command_module_has_what_the_generator_needs(prog):
     for key in ("summary", "description", "exit_status", "examples", "see_also"):
         assert module.MANUAL[key], key
     script(prog)  # installed
+
+
+def test_every_launcher_is_installed_and_executable():
+    # scripts/<prog> is what pip installs as the command (pyproject's script-files)
+    launchers = sorted((ROOT / "scripts").iterdir())
+    assert [path.name for path in launchers] == sorted(PROGS)
+    for path in launchers:
+        assert os.access(path, os.X_OK), path
+        assert "import re\n" not in path.read_text()
 
 
 def test_generated_files_are_not_stale():

@@ -19,15 +19,26 @@ from startup_cases import trivial_cases  # noqa: E402
 # description gendocs derives from the Typer apps); typer 0.29+ pulls pydantic;
 # rich is for pretty help; typing alone costs about 4 ms (command modules import
 # it for type checkers only); the rest have no business in a small CLI.
+# re (about a sixth of `python -c pass`): the launchers in scripts/ are not
+# pip's console-script wrapper, which imports it, and pyipc reads numbers,
+# names and durations with str methods (re only for rare spellings such as
+# '1e3' or '0x10', and on the way to some usage errors).
 FORBIDDEN = ["typer", "click", "typing", "pydantic", "pydantic_core", "rich", "asyncio", "concurrent", "multiprocessing",
-             "email", "http", "xml", "sqlite3", "numpy", "ssl", "unittest", "pytest"]
+             "email", "http", "xml", "sqlite3", "numpy", "ssl", "unittest", "pytest", "re"]
 
 
 def imported_modules(stderr: bytes) -> set[str]:
+    """What the command imported, from its -X importtime lines: not what
+    the interpreter imported before it (site, and the .pth files an editable
+    install adds, which import re), which `python -c pass` pays too."""
     names = set()
     for line in stderr.decode(errors="replace").splitlines():
         if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip())
+            name = line.rsplit("|", 1)[1]
+            if name == " site":  # site itself, imported last of the interpreter's start-up
+                names.clear()
+            else:
+                names.add(name.strip())
     return names
 
 

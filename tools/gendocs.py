@@ -11,7 +11,9 @@ command reads argv through Typer, slowly but correctly; tests fail):
     python tools/gendocs.py            # rewrite the files
     python tools/gendocs.py --check    # exit 1 if any file is stale (tests do this)
 
-A new command needs only its entry in pyproject's [project.scripts], a module
+It also writes scripts/<cmd>, the launcher pip installs as the command.
+
+A new command needs only its entry in pyproject's script-files, a module
 with PROG, USAGE, MANUAL and app (from _cli.make_app, its parameters declared
 with `from . import _declare as typer`), and one run of this script. A
 parameter the fast parser cannot read exactly as Typer does (see
@@ -32,10 +34,26 @@ FILE_METAVARS = {"FILE", "PATH", "DIR"}
 
 
 def commands() -> list[tuple[str, str]]:
-    """(prog, module) for every console script in pyproject.toml."""
+    """(prog, module) for every command in pyproject.toml's script-files:
+    scripts/pipe-run runs pyipc.commands.pipe_run."""
     text = (ROOT / "pyproject.toml").read_text()
-    section = text.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
-    return re.findall(r'^([\w-]+)\s*=\s*"([\w.]+):main"', section, re.M)
+    section = text.split("script-files = [", 1)[1].split("]", 1)[0]
+    return [(prog, "pyipc.commands." + prog.replace("-", "_"))
+            for prog in re.findall(r'^\s*"scripts/([\w-]+)",?\s*$', section, re.M)]
+
+
+def render_launcher(prog: str, module_name: str) -> str:
+    return f"""#!/usr/bin/env python3
+# The installed {prog} (pip points the line above at its python). Written by
+# tools/gendocs.py; not pip's console-script wrapper, which imports re (about
+# a sixth of a trivial run) before anything else.
+import sys
+
+from {module_name} import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
 
 
 def load(module_name: str):
@@ -260,6 +278,7 @@ def outputs() -> dict[Path, str]:
     files = {}
     specs = {}
     for prog, module_name in commands():
+        files[ROOT / "scripts" / prog] = render_launcher(prog, module_name)
         try:
             module, command = load(module_name)
         except ModuleNotFoundError as exc:
@@ -288,6 +307,8 @@ def main(argv: list[str]) -> int:
         if "--check" not in argv:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+            if path.parent.name == "scripts":
+                path.chmod(0o755)
     for path in stale:
         print(f"{'stale' if '--check' in argv else 'wrote'}: {path.relative_to(ROOT)}")
     return 1 if stale and "--check" in argv else 0

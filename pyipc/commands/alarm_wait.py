@@ -217,8 +217,6 @@ def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground,
 
 def _negative_duration(args: list[str]) -> Optional[str]:
     """'-1' where DURATION goes: click would call it an unknown option."""
-    import re
-
     takes_value = value_options(app, PROG)  # their value is never DURATION
     skip = False
     for arg in args:
@@ -226,11 +224,20 @@ def _negative_duration(args: list[str]) -> Optional[str]:
             skip = False
         elif arg in takes_value:
             skip = True
-        elif re.match(r"-(?:[0-9.]|inf)", arg, re.IGNORECASE):  # what parse_duration would call negative
+        elif _negative_looking(arg):
             return arg
         elif arg == "--" or not arg.startswith("-"):
             return None
     return None
+
+
+
+def _negative_looking(arg: str) -> bool:
+    """What parse_duration would call negative: re.match(r"-(?:[0-9.]|inf)",
+    arg, re.IGNORECASE), without re (every run goes through here); that
+    pattern's i also matches the Turkish dotted and dotless i."""
+    return arg[:1] == "-" and (arg[1:2] != "" and arg[1:2] in "0123456789."
+                               or arg[1:4].translate({0x130: "i", 0x131: "i"}).lower() == "inf")
 
 
 def main() -> None:

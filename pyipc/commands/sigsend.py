@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
@@ -186,9 +185,14 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
     """For a -9, -TERM or -4321 before --, which procps kill would have
     guessed at (kill -100 signals everyone), the message refusing it: what
     the word would mean here, written the way sigsend takes it."""
+    from ..integers import ascii_digits
     from ..signames import parse_signal
 
     takes_value = value_options(app, PROG)  # so that a value like --queue -5 is not taken for a stray option
+
+    def looks_like_name(text: str) -> bool:  # [A-Za-z][A-Za-z0-9+-]*, without re (a trivial run goes through here)
+        rest = text[1:].replace("+", "").replace("-", "")
+        return text.isascii() and text[:1].isalpha() and (not rest or rest.isalnum())
 
     def is_signal(text: str) -> bool:
         try:
@@ -208,8 +212,8 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
         if arg in takes_value:
             options += [arg, next(rest, "")]
             signal_given = signal_given or arg in ("-s", "--signal")
-        elif re.fullmatch(r"-[0-9]+", arg) or (re.fullmatch(r"-[A-Za-z][A-Za-z0-9+-]*", arg) and is_signal(arg[1:])
-                                               and not (arg.startswith("-s") and is_signal(arg[2:]))):
+        elif arg[:1] == "-" and (ascii_digits(arg[1:]) or (looks_like_name(arg[1:]) and is_signal(arg[1:])
+                                                           and not (arg.startswith("-s") and is_signal(arg[2:])))):
             stray = stray or (arg, len(words))
             words.append(arg)
         elif arg.startswith("-") and arg != "-":
@@ -235,7 +239,7 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
     elif in_signal_place:
         why = "a process group is written after the SIGNAL and --"
         fixed = command(options, ["SIGNAL"], words)
-    elif not re.fullmatch(r"[0-9]+", bare):  # a signal name among the targets
+    elif not ascii_digits(bare):  # a signal name among the targets
         why = "a signal is written once, without a dash, before the targets"
         fixed = None if signal_given or is_signal(words[0]) else \
             command(options, [bare], [w for w in words if w != word])
