@@ -194,7 +194,7 @@ class Deadline:
 
         def deadline() -> None:
             state["timed_out"] = True
-            if not self.foreground:
+            if not self.foreground and self.signum:  # -s 0 stops nothing: leftovers are left alone
                 sup.stopping = sup.stopping or self.signum
             self._tell(self.signum, "deadline")
             self._signal(sup, self.signum, "deadline")

@@ -328,6 +328,8 @@ class Supervisor:
     def _note_adopted(self) -> None:
         # Orphans are re-parented before their parent's SIGCHLD is sent: after
         # a round of reaping, the new ones are among our children already.
+        if self._no_children:  # the usual case, known without reading /proc
+            return
         for pid in procfs.own_children():
             if pid not in self.children and pid not in self._argv_seen:
                 argv = procfs.cmdline(pid)
@@ -455,7 +457,16 @@ class Supervisor:
 
     def everything_below(self) -> list[int]:
         """Every live process below us now."""
+        if self.subreaper and not self._has_children():
+            return []  # a subreaper with no child has nothing below it: no need to scan /proc
         return procfs.below(procfs.process_table(), [os.getpid()])
+
+    def _has_children(self) -> bool:
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            return True
+        except ChildProcessError:
+            return False
 
     def left_running(self) -> list[tuple[int, list[str] | None, str]]:
         """(pid, argv, name) of every live process below us now."""

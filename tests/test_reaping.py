@@ -225,3 +225,19 @@ def test_a_signal_pending_with_the_last_sigchld_is_recorded(signum):
     assert seen["status"] == 3 and seen["deaths"][0]["status"] == 3
     assert seen["signal"] == signum
     assert seen["mask_after"] == seen["mask_before"]
+
+
+@pytest.mark.timeout(30)
+def test_grace_kills_what_does_not_end_on_the_signal_and_says_so(janitor):
+    # The helper starts with TERM blocked, so its child inherits a mask where
+    # TERM stays pending (race-free stubbornness); --grace must KILL it and
+    # record that it did. Cooperative exit: the child did not die of TERM.
+    spec = json.dumps({"argvs": [["sleep", "30"]], "grace": 0.2})
+    proc = janitor.popen([PYTHON, "-c", HELPER, spec], stdout=subprocess.PIPE,
+                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
+    assert proc.stdout.readline() == b"STARTED\n"
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    seen = json.loads(out)
+    assert seen["killed"] is True and seen["signal"] == signal.SIGTERM
+    assert seen["status"] == 137 and seen["deaths"][0]["signal"] == "SIGKILL"
