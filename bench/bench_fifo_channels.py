@@ -28,7 +28,6 @@ import collections
 import fcntl
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -237,14 +236,9 @@ def _sender_files(work: str, senders: int, per_sender: int) -> tuple[dict, list[
     return files, everything
 
 
-def _ready_pipe():
-    read_end, write_end = os.pipe()
-    return read_end, write_end
-
-
 def _collect(argv: list[str], fifo: str, framing: str, inputs: list[str], fifo_send: str, out: str,
              expected: list[bytes]) -> tuple[float, dict, list[int], int]:
-    read_end, write_end = _ready_pipe()
+    read_end, write_end = os.pipe()  # --ready-fd
     with open(out, "wb") as file:
         collector = subprocess.Popen(argv + ["--ready-fd", str(write_end), fifo], stdout=file,
                                      pass_fds=(write_end,))
