@@ -148,6 +148,12 @@ def runs(read_into, framing: str, readsize: int = READ_SIZE,
             end = buf.rfind(term, have, total) + 1  # 0 when none: buf[:have] holds none
         else:
             end = complete_end(buf, framing, 0, total)
+        if end and max_size is not None:
+            found = first_too_large(buf, 0, end, framing, max_size)
+            if found is not None:  # send the messages before it, nothing of it
+                if found[0]:
+                    yield buf, found[0]
+                raise too_large(framing, found[1], max_size, at_least=False)
         if end:
             yield buf, end
             rest = total - end
@@ -160,6 +166,27 @@ def runs(read_into, framing: str, readsize: int = READ_SIZE,
     last = finish(buf[:have], framing)
     if last:
         yield bytearray(last), len(last)
+
+
+def first_too_large(buf, start: int, end: int, framing: str, max_size: int) -> tuple[int, int] | None:
+    """(offset, size) of the first whole message in buf[start:end] (which ends
+    on a boundary) longer than max_size, or None. Costs a scan only when
+    buf[start:end] is itself longer than max_size."""
+    if end - start <= max_size:
+        return None
+    term = TERMINATORS.get(framing)
+    pos = start
+    while pos < end:
+        if term is None:
+            size = int.from_bytes(buf[pos:pos + HEADER], "big")
+            stop = pos + HEADER + size
+        else:
+            stop = buf.find(term, pos, end) + 1
+            size = stop - 1 - pos
+        if size > max_size:
+            return pos, size
+        pos = stop
+    return None
 
 
 def check_size(buf, have: int, framing: str, max_size: int) -> None:

@@ -44,7 +44,14 @@ messages that follow stay in the FIFO for the next reader.
 
 --max-size bounds one message (16 MiB by default): a longer one is an error
 (exit 1), so a writer that never ends its line cannot make fifo-recv use more
-memory than that.
+memory than that. The messages before it are taken and printed; a longer
+message that is already whole in the FIFO is left there.
+
+What a receiver has taken out of the FIFO is its own: one killed between
+taking messages and writing them out loses them (with --count N, up to N).
+fifo-recv checks that its stdout can be written before it takes anything, so
+that a closed stdout never costs the queue a message; a write that fails
+later (a full disk) loses what it was writing, and says so.
 
 --timeout covers the wait for the first writer and then for each next message:
 when it runs out, fifo-recv exits 124, having printed only whole messages.
@@ -53,8 +60,10 @@ started (nohup) stays ignored. With --follow, fifo-recv is a collector: on
 SIGINT, SIGTERM or SIGHUP it first takes and prints every whole message already
 in the FIFO (waiting for nothing more), then dies of the signal.
 
-A FIFO that fifo-recv created (--create) is removed when it ends, unless --keep;
-with --follow it is kept unless --remove, as systemd keeps a socket unit's FIFO
+A FIFO that fifo-recv created (--create) is removed when it ends, unless --keep
+or while another process still has it open (a sender, another worker: taking
+its name away would split the queue in two); with --follow it is kept unless
+--remove, as systemd keeps a socket unit's FIFO
 (RemoveOnStop=no): a writer that comes after the collector stopped then waits
 for the next collector, instead of writing a regular file where the FIFO was.
 A path that no longer names the FIFO fifo-recv created is never removed.
@@ -106,7 +115,7 @@ def fifo_recv(
     """Receive messages from the FIFO PATH and print each one as it arrives."""
     from ..durations import parse_duration
     from ..integers import parse_size
-    from ..fifo import FifoReader, Interrupted, Waiter, open_fifo, parse_mode, write_all
+    from ..fifo import FifoReader, Interrupted, Waiter, check_writable, open_fifo, parse_mode, write_all
     from ..framing import split
     from ..integers import parse_count
     from ..ready import notify
@@ -124,6 +133,7 @@ def fifo_recv(
             notify(ready)
             if count == 0:
                 return 0  # PATH checked, nothing read
+            check_writable(1)  # never take messages out of the queue that cannot be passed on
             with FifoReader(fifo.fd, kind, Waiter(stop), timeout=seconds, max_size=limit) as reader:
                 def emit(block, finish: bool) -> None:
                     # A collector finishes the block it took, even when told to stop.

@@ -30,8 +30,8 @@ message of stdin longer than --max-size is refused (exit 1): the ones before it
 were sent, nothing of it or after it is.
 
 fifo-send waits for a reader (up to --timeout); with --no-wait it fails at once
-when nobody has the FIFO open for reading. With --timeout, it also waits for
-PATH to appear, so that it can be started before the program that makes the
+when nobody has the FIFO open for reading. With a --timeout of more than 0,
+it also waits (up to that long) for PATH to appear, so that it can be started before the program that makes the
 FIFO (mkfifo-cat PATH & then fifo-send --timeout 5 PATH cannot race).
 
 By default fifo-send exits 0 only once readers have taken out of the FIFO
@@ -40,6 +40,12 @@ was written: a queue filled by fifo-send loses nothing when fifo-send would
 otherwise have exited (the kernel drops what a FIFO holds once nobody has it
 open), and the next fifo-recv --count 1 still gets the next message. With
 --written it exits as soon as everything is in the FIFO, as plain writers do.
+A pipe says only how much it holds, not how much was read, so fifo-send
+counts down what was queued right after its last write (its own bytes and
+any ahead of them) by the drops of the queue it sees, polling every few
+milliseconds: other writers that keep the FIFO busy do not keep it waiting
+once readers took its messages, though readers that fall behind writers that
+write as fast as they read can (--timeout bounds that, or use --written).
 
 Messages are atomic among fifo-send processes, whatever their size: concurrent
 senders never interleave. Whole messages are gathered into writes of at most

@@ -11,13 +11,13 @@ from .collector import Collector
 from .errors import (FifoError, FifoMissing, FifoTimeout, Interrupted, NoReader, NotAFifo, ReaderGone,
                      StreamError, Waited)
 from .opening import Fifo, kind_of, open_fifo, parse_mode, remove_if_same
-from .reader import FifoReader, write_all
+from .reader import FifoReader, check_writable, write_all
 from .stop import STOP_SIGNALS, StopSignals, Waiter, deadline_after
 from .writer import FifoWriter
 
 __all__ = [
     "DEFAULT_MAX_SIZE", "FramingError", "Problem", "Collector", "FifoError", "FifoMissing", "FifoTimeout",
     "Interrupted", "NoReader", "NotAFifo", "ReaderGone", "StreamError", "Waited", "Fifo", "kind_of", "open_fifo",
-    "parse_mode", "remove_if_same", "FifoReader", "write_all", "STOP_SIGNALS", "StopSignals", "Waiter",
+    "parse_mode", "remove_if_same", "FifoReader", "check_writable", "write_all", "STOP_SIGNALS", "StopSignals", "Waiter",
     "deadline_after", "FifoWriter",
 ]

@@ -45,12 +45,20 @@ class Fifo:
         self.close()
 
     def close(self) -> None:
+        remove = bool(self.created) and not self.keep
+        if remove and self.fd >= 0:
+            from .pipes import other_holders
+
+            # A worker that made the queue must not take its name away from
+            # the others still using it: a new FIFO made at the same path would
+            # split the queue in two.
+            remove = not other_holders(self.fd)
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        if self.created and not self.keep:
+        if remove:
             remove_if_same(self.path, self.created)
-            self.created = None
+        self.created = None
         if self._pin >= 0:
             os.close(self._pin)
             self._pin = -1

@@ -29,14 +29,21 @@ def capacity(fd: int) -> int:
 
 
 def grow_pipe(fd: int, size: int) -> int:
-    """The pipe's capacity, grown to size first if it is smaller. Only ever
-    grown; the system's pipe limits may refuse (then it stays as it was)."""
+    """The pipe's capacity, grown to size first if it is smaller: to
+    /proc/sys/fs/pipe-max-size if size is more than that. Only ever grown;
+    the system's pipe limits may refuse (then it stays as it was)."""
     current = capacity(fd)
     if current < size:
         try:
             current = fcntl.fcntl(fd, F_SETPIPE_SZ, size)
         except OSError:
-            pass
+            try:
+                with open("/proc/sys/fs/pipe-max-size", "rb") as limit_file:
+                    limit = int(limit_file.read())
+                if current < limit < size:
+                    current = fcntl.fcntl(fd, F_SETPIPE_SZ, limit)
+            except (OSError, ValueError):
+                pass
     return current
 
 
@@ -109,9 +116,10 @@ class Peeker:
                 return
 
 
-def other_writers(fd: int) -> bool:
+def other_holders(fd: int, writers_only: bool = False) -> bool:
     """True if any fd but ours on this FIFO (in any process we can see) is
-    open for writing: then bytes queued in it may be someone else's."""
+    open (for writing, with writers_only): then bytes queued in it may be
+    someone else's, or removing its name would split a queue in two."""
     own = os.fstat(fd)
     me = os.getpid()
     for entry in os.listdir("/proc"):
@@ -128,6 +136,8 @@ def other_writers(fd: int) -> bool:
                 info = os.stat(f"/proc/{entry}/fd/{name}")
                 if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
                     continue
+                if not writers_only:
+                    return True
                 with open(f"/proc/{entry}/fdinfo/{name}", "rb") as fdinfo:
                     flags = next(int(line.split()[1], 8) for line in fdinfo if line.startswith(b"flags:"))
             except (OSError, StopIteration, ValueError):
@@ -135,3 +145,7 @@ def other_writers(fd: int) -> bool:
             if flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR):
                 return True
     return False
+
+
+def other_writers(fd: int) -> bool:
+    return other_holders(fd, writers_only=True)

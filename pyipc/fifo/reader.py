@@ -18,11 +18,11 @@ import os
 import select
 from collections.abc import Iterator
 
-from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, check_size, complete_end, count_terminators,
-                       finish, split)
+from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, FramingError, Problem, check_size, complete_end,
+                       count_terminators, finish, first_too_large, split)
 from .errors import FifoTimeout, Interrupted, StreamError, Waited
 from .locks import ReceiverLock
-from .pipes import Peeker, capacity
+from .pipes import Peeker, capacity, other_writers
 from .stop import Waiter, deadline_after
 
 _IN = select.POLLIN | select.POLLHUP | select.POLLERR
@@ -159,6 +159,12 @@ class FifoReader:
                 stop, count = message_ends(self._buf, 0, total, self.framing, want)
                 found = count > 0
             if found:
+                too_large = first_too_large(self._buf, 0, stop, self.framing, self.max_size)
+                if too_large is not None:
+                    # Take the messages before it; refuse it, leaving it where it is.
+                    if too_large[0] == 0:
+                        raise FramingError(Problem.TOO_LARGE, self.framing, too_large[1], self.max_size)
+                    stop, count = message_ends(self._buf, 0, too_large[0], self.framing, want)
                 self._consume(have, stop)
                 return stop, count
             self._check_size(total)
@@ -191,8 +197,10 @@ class FifoReader:
         """Until data or EOF; True on EOF (every writer gone, after one came)."""
         revents = self.waiter.wait(self.fd, _IN, deadline)
         if not revents:
-            raise FifoTimeout(Waited.MESSAGE if self._seen_data else Waited.WRITER, self.timeout or 0.0,
-                              seen_data=self._seen_data)
+            waited = Waited.MESSAGE if self._seen_data else Waited.WRITER
+            if waited is Waited.WRITER and other_writers(self.fd):
+                waited = Waited.MESSAGE  # a writer is there (a holder's exec 3<>q.fifo): it sent nothing
+            raise FifoTimeout(waited, self.timeout or 0.0, seen_data=self._seen_data)
         return not (revents & select.POLLIN) or bool(revents & (select.POLLHUP | select.POLLERR))
 
     def _peek(self, room) -> int:
@@ -221,6 +229,22 @@ class FifoReader:
         last = finish(self._buf[:have], self.framing)  # FramingError for a cut length frame
         self._buf[:len(last)] = last
         return len(last), 1
+
+
+def check_writable(fd: int, stream: str = "stdout") -> None:
+    """StreamError (EBADF) now if fd cannot be written at all: closed (or held
+    by an O_PATH placeholder), or open for reading only. A receiver checks
+    its stdout before it takes anything, so that it never takes messages out
+    of a shared FIFO that it then cannot pass on."""
+    import errno
+    import fcntl
+
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        flags = os.O_PATH
+    if flags & os.O_PATH or flags & os.O_ACCMODE not in (os.O_WRONLY, os.O_RDWR):
+        raise StreamError(stream, errno.EBADF, os.strerror(errno.EBADF))
 
 
 def write_all(fd: int, data, stop=None, finish: bool = False) -> None:

@@ -69,6 +69,14 @@ class StopSignals:
         caller can finish up (a collector drains the pipe) while a second stop
         signal still interrupts it."""
         signum, self._pending = self._pending, 0
+        # The wakeup pipe may still hold that signal's byte (the handler
+        # raised before any poll read it): drop it, or the next wait would
+        # take it for a second signal.
+        try:
+            while os.read(self.fd, 64):
+                pass
+        except BlockingIOError:
+            pass
         return signum
 
     def check(self) -> None:

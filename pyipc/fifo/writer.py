@@ -247,21 +247,33 @@ class FifoWriter:
         return ReaderGone(self.written, waiting, None if messages is None else self.written - messages)
 
     def wait_read_out(self) -> None:
-        """Return once readers have taken out everything in the pipe. The
-        --timeout restarts whenever they take something; when it runs out:
-        FifoTimeout(READ_OUT) with what is still unread."""
-        waiting = queued(self.fd)
+        """Return once readers have taken out everything this writer wrote.
+
+        A pipe does not say how much was read, only how much is queued; but
+        between two looks the queue can only have shrunk by reads, so the sum
+        of its drops is a lower bound of what was read. Everything queued
+        right after our last write (ours, and anything ahead of it) has been
+        read once that bound reaches it, or once the queue is empty: so
+        other writers that keep the FIFO busy do not keep us waiting for an
+        empty pipe. The --timeout restarts whenever readers take something;
+        when it runs out: FifoTimeout(READ_OUT) with what is still unread."""
+        ahead = waiting = queued(self.fd)  # our last byte is at most this far from the head
+        read_at_least = 0
         deadline = deadline_after(self.timeout)
         pause = 0.0005
-        while waiting:
-            pause = self.waiter.backoff(pause, deadline, 0.02)
+        while waiting and read_at_least < ahead:
+            pause = self.waiter.backoff(pause, deadline, 0.01)
             if pause is None:
-                messages, waiting = self.unread()
-                if waiting == 0:
+                messages, unread_bytes = self.unread()
+                if messages is None:  # someone else's bytes are queued too: ours are at most this many
+                    unread_bytes = min(unread_bytes, ahead - read_at_least)
+                if unread_bytes == 0:
                     return
                 raise FifoTimeout(Waited.READ_OUT, self.timeout or 0.0, unread_messages=messages,
-                                  unread_bytes=waiting)
+                                  unread_bytes=unread_bytes)
             now = queued(self.fd)
             if now < waiting:
+                read_at_least += waiting - now
                 deadline = deadline_after(self.timeout)
+                pause = 0.0005
             waiting = now

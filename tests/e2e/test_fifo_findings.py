@@ -1,7 +1,6 @@
-"""Problems found using the FIFO commands as a script author would (see
-FINDINGS.md at the top of the tree). Each test states the promise of the man
-page and fails today: xfail(strict=True), so that fixing one flips it to an
-unexpected pass and the marker can go."""
+"""Problems found using the FIFO commands as a script author would (a
+new-user pass over issue 10's commands): each test states the promise of the
+man page that failed then, and holds now."""
 
 import os
 import signal
@@ -42,9 +41,6 @@ while True:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="FINDINGS 1: fifo-send waits for the whole pipe to be empty, other writers' "
-                   "bytes included, and --timeout restarts whenever anything is read: on a FIFO that is never "
-                   "empty it never exits, though its message was read long ago")
 def test_send_ends_on_a_busy_fifo_once_its_message_is_read(tmp_path):
     import sys
     import threading
@@ -88,8 +84,6 @@ def test_send_ends_on_a_busy_fifo_once_its_message_is_read(tmp_path):
         _kill(reader)
 
 
-@pytest.mark.xfail(strict=True, reason="FINDINGS 2: fifo-recv --max-size is only checked on a message that has not "
-                   "arrived whole; one up to the pipe's size (1 MiB) is taken and printed, exit 0")
 @pytest.mark.parametrize("framing", ["line", "length"])
 def test_recv_refuses_a_whole_message_longer_than_max_size(tmp_path, framing):
     fifo = str(tmp_path / "q.fifo")
@@ -108,8 +102,6 @@ def test_recv_refuses_a_whole_message_longer_than_max_size(tmp_path, framing):
     assert recv.returncode == 1 and len(recv.stdout) < 1024, (recv.returncode, len(recv.stdout))
 
 
-@pytest.mark.xfail(strict=True, reason="FINDINGS 3: fifo-recv with stdout closed takes messages out of the queue, "
-                   "then fails to print them: a worker with a broken stdout eats jobs, and the sender exits 0")
 def test_recv_with_closed_stdout_takes_nothing(tmp_path):
     fifo = str(tmp_path / "q.fifo")
     os.mkfifo(fifo)
@@ -139,12 +131,9 @@ def _drain_nonblocking(fd: int) -> int:
     return got
 
 
-FINDING_4 = pytest.mark.xfail(strict=True, reason="FINDINGS 4: mkfifo-cat whose stdout is a full pipe dies at once "
-                              "on SIGTERM, dropping what its writers wrote and exited after; mkfifo-cat(1) promises "
-                              "to wait for room in stdout (a second signal stops even that)")
 
 
-@pytest.mark.parametrize("collector", [pytest.param("mkfifo-cat", marks=FINDING_4), "fifo-recv --follow"])
+@pytest.mark.parametrize("collector", ["mkfifo-cat", "fifo-recv --follow"])
 def test_collector_with_a_full_stdout_waits_for_room_on_term(tmp_path, collector):
     fifo = str(tmp_path / "log.fifo")
     argv = [script("mkfifo-cat")] if collector == "mkfifo-cat" else [FIFO_RECV, "--follow", "--create"]
@@ -175,9 +164,6 @@ def test_collector_with_a_full_stdout_waits_for_room_on_term(tmp_path, collector
         os.close(ready_read)
 
 
-@pytest.mark.xfail(strict=True, reason="FINDINGS 5: a worker started with --create removes the FIFO when it ends, "
-                   "while the queue's holder and other workers still use it: the next worker makes a new FIFO and "
-                   "the queued jobs stay in the unlinked one")
 def test_create_does_not_remove_a_queue_others_hold_open(tmp_path):
     fifo = str(tmp_path / "q.fifo")
     worker = subprocess.Popen([FIFO_RECV, "--create", "-n", "1", "--timeout", "20", fifo], stdout=subprocess.PIPE)
