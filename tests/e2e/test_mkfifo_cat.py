@@ -112,6 +112,14 @@ def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
             with open(f"/proc/{proc.pid}/wchan") as wchan:
                 return wchan.read().startswith("pipe_wait")  # pipe_wait_writable on 5.x and later
         wait_for(blocked_writing, what="mkfifo-cat to block writing to its stdout")
+        # The first SIGINT starts the drain of what is queued, which waits for
+        # room in stdout; a second one ends even that.
+        os.kill(proc.pid, signal.SIGINT)
+        def waiting_for_room():  # the drain polls stdout for room
+            with open(f"/proc/{proc.pid}/wchan") as wchan:
+                return "poll" in wchan.read()
+        wait_for(waiting_for_room, what="mkfifo-cat to drain, waiting for room in its stdout")
+        assert proc.poll() is None
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(10) == -signal.SIGINT
         assert not os.path.lexists("p")
