@@ -44,8 +44,9 @@ exactly as it is. The FIFO stays in place when mkfifo-cat ends, as systemd
 keeps a socket unit's FIFO (RemoveOnStop=no): a writer that comes later waits
 for the next mkfifo-cat instead of creating a regular file at PATH (which a
 shell's > would do if the FIFO were gone). --remove removes a FIFO mkfifo-cat
-created when it ends, on those signals too; a path that no longer names the FIFO
-it created is never removed. A signal that was ignored when mkfifo-cat started
+created when it ends, on those signals too, unless another process (a writer)
+still has it open; a path that no longer names the FIFO it created is never
+removed. A signal that was ignored when mkfifo-cat started
 (nohup) stays ignored.
 
 --ready-fd N writes a newline to file descriptor N and closes it once the FIFO
