@@ -84,7 +84,7 @@ def parse_duration(text: str) -> float:
     return min(max(value, MIN_POSITIVE_DURATION), MAX_DURATION)
 
 
-def _mantissa(match) -> str:
+def _mantissa(match: re.Match[str]) -> str:
     """The digits before any exponent: whether the number written is 0."""
     if match["hex"]:
         return re.split(r"[pP]", match["hex"][2:])[0]

@@ -156,3 +156,10 @@ def test_python_m_pyipc_usage_errors(prefix, tmp_path):
                          text=True, timeout=30, cwd=tmp_path, env=env_for(prefix, tmp_path))
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith("python -m pyipc: expected 'completion bash'"), out.stderr
+
+
+def test_the_installed_package_is_typed(prefix):
+    # PEP 561: py.typed (and the C helper's stub) travel with the package.
+    (site,) = prefix.glob("lib/python3*/site-packages")
+    assert (site / "pyipc" / "py.typed").exists()
+    assert (site / "pyipc" / "_speedups.pyi").exists()

@@ -34,14 +34,14 @@ class Fifo:
     """An open FIFO. Closing it removes the FIFO if this process created it
     (unless keep), and only if the path still names that same FIFO."""
 
-    def __init__(self, fd: int, path, created: tuple[int, int] | None, keep: bool, pin: int = -1):
+    def __init__(self, fd: int, path: str, created: tuple[int, int] | None, keep: bool, pin: int = -1):
         self.fd, self.path, self.created, self.keep = fd, path, created, keep
         self._pin = pin  # an O_PATH fd on the FIFO we created, while we hold no other
 
     def __enter__(self) -> "Fifo":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -56,7 +56,7 @@ class Fifo:
             self._pin = -1
 
 
-def remove_if_same(path, identity: tuple[int, int]) -> bool:
+def remove_if_same(path: str, identity: tuple[int, int]) -> bool:
     """Unlink path only if it is still the inode we created (device, inode)."""
     try:
         info = os.lstat(path)
@@ -68,7 +68,7 @@ def remove_if_same(path, identity: tuple[int, int]) -> bool:
     return False
 
 
-def _check_path(path) -> bool:
+def _check_path(path: str) -> bool:
     """True if path is a FIFO, False if it is missing; NotAFifo otherwise.
     lstat first, so that a device, socket or symlink is never even opened."""
     try:
@@ -80,7 +80,7 @@ def _check_path(path) -> bool:
     return True
 
 
-def _open_checked(path, flags: int) -> int:
+def _open_checked(path: str, flags: int) -> int:
     """open with O_NOFOLLOW|O_NONBLOCK, fstat, refuse non-FIFOs, clear O_NONBLOCK."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -98,7 +98,7 @@ def _open_checked(path, flags: int) -> int:
     return fd
 
 
-def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | None]:
+def _create(path: str, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | None]:
     """mkfifo path and open it with flags; (fd, (dev, ino)), or (None, None)
     if something is there already. Made 0600 (owner only), then fchmod'ed on
     the open fd to the exact mode, so it is never more open than asked.
@@ -129,7 +129,7 @@ def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | 
     return fd, (info.st_dev, info.st_ino)
 
 
-def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, keep: bool = False,
+def open_fifo(path: str, access: str, *, create: bool = False, mode: int = 0o600, keep: bool = False,
               wait: bool = True, timeout: float | None = None, waiter: Waiter | None = None,
               await_path: bool = False) -> Fifo:
     """Open the FIFO at path for 'r', 'rw' or 'w'.
@@ -175,17 +175,18 @@ def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, kee
     return Fifo(fd, path, created, keep, pin)
 
 
-def _await_path(path, deadline: float, timeout, waiter: Waiter) -> None:
+def _await_path(path: str, deadline: float, timeout: float | None, waiter: Waiter) -> None:
     # The FIFO's maker (mkfifo-cat ... &) may not have run yet: poll for the
     # name, doubling the pause up to 20 ms, until the deadline.
     pause = 0.001
     while not _check_path(path):
-        pause = waiter.backoff(pause, deadline, 0.02)
-        if pause is None:
-            raise FifoTimeout(Waited.PATH, timeout)
+        step = waiter.backoff(pause, deadline, 0.02)
+        if step is None:
+            raise FifoTimeout(Waited.PATH, timeout or 0.0)
+        pause = step
 
 
-def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Waiter) -> int:
+def _open_writer(path: str, wait: bool, deadline: float | None, timeout: float | None, waiter: Waiter) -> int:
     # A non-blocking open for writing fails with ENXIO until a reader comes;
     # retry with a short backoff. (A blocking open could not be given a
     # deadline nor interrupted cleanly.)
@@ -198,8 +199,9 @@ def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Wait
                 raise
         if not wait:
             raise NoReader(path)
-        pause = waiter.backoff(pause, deadline, 0.02)
-        if pause is None:
-            raise FifoTimeout(Waited.READER, timeout)
+        step = waiter.backoff(pause, deadline, 0.02)
+        if step is None:
+            raise FifoTimeout(Waited.READER, timeout or 0.0)
+        pause = step
         if not _check_path(path):
             raise FifoMissing(path, while_waiting=True)

@@ -49,13 +49,14 @@ class FifoWriter:
 
     # -- sending ----------------------------------------------------------------
 
-    def send_framed(self, buf, end: int | None = None) -> None:
+    def send_framed(self, buf: bytes | bytearray, end: int | None = None) -> None:
         """Send the whole messages in buf[:end] (end defaults to len(buf))."""
         end = len(buf) if end is None else end
         start = 0
         term = TERMINATORS.get(self.framing)
-        if term is not None and self.timeout is None and self.waiter.stop is not None:
-            start = self._send_small_runs(buf, end, term)
+        stop_signals = self.waiter.stop
+        if term is not None and self.timeout is None and stop_signals is not None:
+            start = self._send_small_runs(buf, end, term, stop_signals)
             if start == end:
                 return
         self._send_general(buf, start, end)
@@ -65,12 +66,12 @@ class FifoWriter:
         each run of whole messages as soon as it has been read."""
         grown = False
 
-        def read_into(room) -> int:
+        def read_into(room: memoryview) -> int:
             nonlocal grown
             try:
                 got = stop.blocking(os.readv, in_fd, [room]) if stop else os.readv(in_fd, [room])
             except OSError as exc:
-                raise StreamError("stdin", exc.errno, exc.strerror) from None
+                raise StreamError.from_oserror("stdin", exc) from None
             if got == len(room) and not grown:
                 # A stream, not a few lines: a larger stdin pipe lets its
                 # writer run ahead instead of waking for each of our reads
@@ -84,7 +85,7 @@ class FifoWriter:
         for buf, end in runs(read_into, self.framing, max_size=self.max_size):
             self.send_framed(buf, end)
 
-    def _remember(self, data) -> None:
+    def _remember(self, data: bytes | bytearray | memoryview) -> None:
         if not len(data):
             return
         self._tail.append(bytes(data))
@@ -93,7 +94,7 @@ class FifoWriter:
         while self._tail and self._tail_size - len(self._tail[0]) >= keep:
             self._tail_size -= len(self._tail.popleft())
 
-    def _send_small_runs(self, buf, end: int, term: bytes) -> int:
+    def _send_small_runs(self, buf: bytes | bytearray, end: int, term: bytes, stop_signals: StopSignals) -> int:
         """The streaming fast path (line/nul framing, no deadline): the same
         shared lock and the same atomic writes of at most PIPE_BUF bytes ending
         on a terminator as the general path, in a loop with no per-write
@@ -101,7 +102,6 @@ class FifoWriter:
         start of a message too long for one atomic write (the general path
         sends that one under the exclusive lock). The messages written are
         counted once per call, over the bytes written (on EPIPE too)."""
-        stop_signals = self.waiter.stop
         fd, write, rfind = self.fd, os.write, buf.rfind
         view = memoryview(buf)
         pos = 0
@@ -132,7 +132,7 @@ class FifoWriter:
             raise self._reader_gone()
         return pos
 
-    def _send_general(self, buf, begin: int, end: int) -> None:
+    def _send_general(self, buf: bytes | bytearray, begin: int, end: int) -> None:
         view = memoryview(buf)
         shared = False  # one shared lock covers a run of small writes
         try:
@@ -193,9 +193,10 @@ class FifoWriter:
             used = 0 if waiting == 0 else 2 * -(-waiting // PIPE_BUF) + 1
             if waiting == 0 or used + need <= slots:
                 break
-            pause = self.waiter.backoff(pause, deadline, 0.01)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.01)
+            if step is None:
                 raise FifoTimeout(Waited.ROOM, self.timeout or 0.0)
+            pause = step
         pos = 0
         try:
             if need <= slots:
@@ -252,13 +253,14 @@ class FifoWriter:
         deadline = deadline_after(self.timeout)
         pause = 0.0005
         while waiting:
-            pause = self.waiter.backoff(pause, deadline, 0.02)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.02)
+            if step is None:
                 messages, waiting = self.unread()
                 if waiting == 0:
                     return
                 raise FifoTimeout(Waited.READ_OUT, self.timeout or 0.0, unread_messages=messages,
                                   unread_bytes=waiting)
+            pause = step
             now = queued(self.fd)
             if now < waiting:
                 deadline = deadline_after(self.timeout)
