@@ -30,9 +30,10 @@ _pyipc_alarm_wait() {
         --count) COMPREPLY=(); return 0 ;;
         -s|--signal) _pyipc_signals "$cur"; return 0 ;;
         -k|--kill-after) COMPREPLY=(); return 0 ;;
+        --ready-fd) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --version --help -h" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "--until --every --count --signal -s --kill-after -k --preserve-status --foreground --verbose -v --ready-fd --no-pdeathsig --version --help -h" -- "$cur")
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
@@ -40,7 +41,7 @@ _pyipc_alarm_wait() {
         word="${COMP_WORDS[i]}"
         if [[ $word == = ]]; then takes_value=1; continue; fi  # --opt=VALUE, split by bash
         if ((takes_value)); then takes_value=0; continue; fi
-        case " --until --every --count -s --signal -k --kill-after " in *" $word "*) takes_value=1; continue ;; esac
+        case " --until --every --count -s --signal -k --kill-after --ready-fd " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -24,6 +24,8 @@ complete -c alarm-wait -s k -l kill-after -x -d 'With COMMAND: also send KILL th
 complete -c alarm-wait -l preserve-status -d 'With COMMAND: exit with the command\'s status even after a timeout.'
 complete -c alarm-wait -l foreground -d 'With COMMAND: do not make a new process group (the command may use the terminal; its children are not signalled).'
 complete -c alarm-wait -s v -l verbose -d 'Say on stderr which signal is sent at a timeout.'
+complete -c alarm-wait -l ready-fd -x -d 'Without COMMAND: once ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so a script can wait for that instead of sleeping (s6\'s notification-fd convention). Ready: the --until signal is blocked and the timer armed.'
+complete -c alarm-wait -l no-pdeathsig -d 'With COMMAND: do not give it PR_SET_PDEATHSIG, so that it keeps running if alarm-wait is killed.'
 complete -c alarm-wait -l version -d 'Print the version and exit.'
 complete -c alarm-wait -s h -l help -d 'Show the help and exit.'
 complete -c alarm-wait -n 'not string match -q -- "-*" (commandline -ct)' -a '(__pyipc_stage)'

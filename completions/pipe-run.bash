@@ -33,9 +33,10 @@ _pyipc_pipe_run() {
         -k|--kill-after) COMPREPLY=(); return 0 ;;
         --report) mapfile -t COMPREPLY < <(compgen -W "text json" -- "$cur"); return 0 ;;
         --report-file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
+        --kill-leftovers) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --version --help -h" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --version --help -h" -- "$cur")
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
@@ -43,7 +44,7 @@ _pyipc_pipe_run() {
         word="${COMP_WORDS[i]}"
         if [[ $word == = ]]; then takes_value=1; continue; fi  # --opt=VALUE, split by bash
         if ((takes_value)); then takes_value=0; continue; fi
-        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --report --report-file " in *" $word "*) takes_value=1; continue ;; esac
+        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --report --report-file --kill-leftovers " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -28,7 +28,7 @@ _pyipc_reap_watch() {
         --timeout) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "--wait-all --group --grace --json --output -o --pid --timeout --zombies --version --help -h" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "--wait-all --group --grace --json --output -o --pid --timeout --zombies --no-pdeathsig --version --help -h" -- "$cur")
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.

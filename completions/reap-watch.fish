@@ -20,6 +20,7 @@ complete -c reap-watch -s o -l output -r -F -d 'Write the reports to FILE instea
 complete -c reap-watch -l pid -x -a '(__pyipc_pids)' -d 'Watch process PID (not a child) and report its end; repeatable.'
 complete -c reap-watch -l timeout -x -d 'With --pid: exit 124 if a watched process is still running after DURATION.'
 complete -c reap-watch -l zombies -d 'List the zombie processes of this machine and exit (1 if there are any).'
+complete -c reap-watch -l no-pdeathsig -d 'Do not give the COMMANDs PR_SET_PDEATHSIG: if reap-watch is killed, they keep running.'
 complete -c reap-watch -l version -d 'Print the version and exit.'
 complete -c reap-watch -s h -l help -d 'Show the help and exit.'
 complete -c reap-watch -n 'not string match -q -- "-*" (commandline -ct)' -a '(__pyipc_stage)'

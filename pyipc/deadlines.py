@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-from .sigblock import BlockedSignals, followed_by_cont, take_pending
+from .sigblock import BlockedSignals, take_pending
 from .status import ExitStatus
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
@@ -32,18 +32,24 @@ def _arm(seconds: float, interval: float = 0.0) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds, interval)
 
 
-def wait_alarm(seconds: float, until: int | None = None) -> str:
+def wait_alarm(seconds: float, until: int | None = None, on_ready: Callable[[], None] | None = None) -> str:
     """Arm a real-time timer for seconds and wait for its SIGALRM: returns
     ALARM. With until (a signal number), return UNTIL as soon as that signal
     arrives instead; seconds == 0 then means no deadline. Without until,
-    seconds == 0 returns ALARM at once."""
+    seconds == 0 returns ALARM at once. on_ready() is called once the
+    signals are blocked and the timer armed: from then on, until sent to us
+    is waited for, never lost and never fatal."""
     if seconds <= 0 and until is None:
+        if on_ready is not None:
+            on_ready()
         return ALARM
     waited = [signal.SIGALRM] + ([until] if until is not None else [])
     with BlockedSignals(waited, drain=[signal.SIGALRM]):
         if seconds > 0:
             _arm(seconds)
         try:
+            if on_ready is not None:
+                on_ready()
             info = signal.sigwaitinfo(waited)
         finally:
             _arm(0)
@@ -51,11 +57,12 @@ def wait_alarm(seconds: float, until: int | None = None) -> str:
 
 
 def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | None = None,
-         count: int | None = None, until: int | None = None) -> str:
+         count: int | None = None, until: int | None = None, on_ready: Callable[[], None] | None = None) -> str:
     """Call on_tick(1), on_tick(2), ... at every interval (a re-armed
     interval timer, so ticks do not drift), until count ticks (COUNT), until
     seconds have passed (ALARM; a tick due exactly at that moment still
-    happens), or until the signal until arrives (UNTIL)."""
+    happens), or until the signal until arrives (UNTIL). on_ready() is
+    called once the signals are blocked and the timer armed."""
     if interval <= 0:
         raise ValueError("tick: the interval must be positive")
     seconds = seconds or None
@@ -69,6 +76,8 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
             done = 0
             if limit is None or limit > 0:
                 _arm(interval, interval)
+            if on_ready is not None:
+                on_ready()
             while limit is None or done < limit:
                 # No timeout here: the next tick is due within the deadline.
                 info = signal.sigwaitinfo(waited)
@@ -111,80 +120,100 @@ class DeadlineResult:
         return status
 
 
+class _DeadlinePolicy:
+    """What alarm-wait decides; the loop is supervise.Supervisor's. (The
+    interface of supervise.Policy, written out: importing supervise here would
+    cost the alarm-only waits of alarm-wait about a millisecond of start-up.)"""
+
+    record_argv, wait_all, grace, leftovers_kill_after = False, False, None, None
+
+    def __init__(self, deadline: "Deadline", ending):
+        self.deadline, self.ending = deadline, tuple(ending)
+
+    def adopted(self, orphan) -> None:
+        pass  # reaped, and not reported: alarm-wait reports COMMAND only
+
+    def drained(self) -> None:
+        pass
+
+    def killing(self, why: str) -> None:
+        pass
+
+    def forward(self, sup, signum, skip_group) -> None:
+        self.deadline._tell(signum, "passing on")
+        sup.send(sup.running(), signum, group=not self.deadline.foreground, skip_group=skip_group, why="passing on")
+
+    def reaped(self, child) -> None:
+        self.deadline.exit = ExitStatus.from_wait_status(child.wait_status)
+
+
 class Deadline:
     """Run argv under a deadline, as coreutils timeout does.
 
-    The command leads its own process group (unless foreground), so the
-    deadline signal reaches everything it started. At ``seconds`` the group
-    gets ``signum`` (and SIGCONT, so a stopped process sees it), and SIGKILL
-    ``kill_after`` seconds later if the command is still there. INT, TERM and
-    HUP sent to us are passed on. ``on_send(signum, why)`` is told about every
-    signal sent (for --verbose). Raises SpawnError when the command cannot be
-    started."""
+    The command leads its own process group (unless foreground). At
+    ``seconds`` it gets ``signum`` (and SIGCONT, so a stopped process sees
+    it) with its whole tree, and SIGKILL ``kill_after`` seconds later if the
+    command is still there. With subreaper (alarm-wait) the tree is every
+    process below us, setsid escapees and orphans included; without, the
+    command's descendants and its process group. In the foreground only the
+    command itself is signalled, as with coreutils timeout --foreground.
+    INT, TERM, HUP and QUIT sent to us are passed on. ``on_send(signum,
+    why)`` is told about every signal sent at the deadline or passed on (for
+    --verbose). ``parent_death_signal`` is given to the command with
+    PR_SET_PDEATHSIG. Raises SpawnError when the command cannot be started."""
 
     def __init__(self, argv: Sequence[str], seconds: float = 0.0, *, signum: int = signal.SIGTERM,
                  kill_after: float | None = None, foreground: bool = False,
-                 on_send: Callable[[int, str], None] | None = None):
+                 on_send: Callable[[int, str], None] | None = None, subreaper: bool = False,
+                 parent_death_signal: int | None = None):
         self.argv, self.seconds, self.signum = list(argv), seconds, signum
         self.kill_after, self.foreground, self.on_send = kill_after, foreground, on_send
+        self.subreaper, self.parent_death_signal = subreaper and not foreground, parent_death_signal
         self.pid: int | None = None
-        self._reaped = False
+        self.exit: ExitStatus | None = None
 
     def run(self) -> DeadlineResult:
-        waited = [signal.SIGCHLD, *FORWARDED]
-        # Drained at the end, the forwarded signals too: one that comes after
-        # COMMAND has been reaped has nothing left to reach, and alarm-wait
-        # exits with COMMAND's status (as coreutils timeout does), not by it.
-        with BlockedSignals(waited, drain=waited):
-            from .spawn import spawn  # not needed by the alarm-only waits
+        from .spawn import spawn  # not needed by the alarm-only waits
+        from .supervise import Supervisor
 
-            try:
-                self.pid = spawn(self.argv, process_group=None if self.foreground else 0)
-                return self._wait(waited)
-            finally:
-                if self.pid is not None and not self._reaped:  # an exception: nothing outlives us
-                    self._send(signal.SIGKILL, "cleaning up")
-                    os.waitpid(self.pid, 0)
+        with Supervisor(forwarded=FORWARDED, subreaper=self.subreaper) as sup:
+            self.pid = spawn(self.argv, process_group=None if self.foreground else 0, sigmask=sup.child_mask,
+                             parent_death_signal=self.parent_death_signal)
+            sup.add(self.pid)
+            return self._wait(sup)
 
-    def _wait(self, waited) -> DeadlineResult:
-        now = time.monotonic()
-        deadline = now + self.seconds if self.seconds > 0 else None
-        kill_at = None
-        timed_out = killed = False
-        received = None
-        while True:
-            got, wait_status = os.waitpid(self.pid, os.WNOHANG)
-            if got:
-                self._reaped = True
-                return DeadlineResult(ExitStatus.from_wait_status(wait_status), timed_out, killed, received)
-            due = min((d for d in (deadline, kill_at) if d is not None), default=None)
-            if due is None:
-                info = signal.sigwaitinfo(waited)
-            else:
-                info = signal.sigtimedwait(waited, max(0.0, due - time.monotonic()))
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                deadline, timed_out = None, True
-                self._send(self.signum, "deadline")
-                if self.kill_after is not None:
-                    kill_at = now + self.kill_after
-            elif kill_at is not None and now >= kill_at:
-                kill_at, killed = None, True
-                self._send(signal.SIGKILL, "kill-after")
-            if info is not None and info.si_signo != signal.SIGCHLD:
-                received = received or info.si_signo
-                # In the foreground, a Ctrl-C or Ctrl-\ typed at the terminal (si_code > 0:
-                # from the kernel) already reached the command: pass on only
-                # what a process sent (kill, sigqueue).
-                if not (self.foreground and info.si_signo in (signal.SIGINT, signal.SIGQUIT) and info.si_code > 0):
-                    self._send(info.si_signo, "passing on")
+    def _wait(self, sup) -> DeadlineResult:
+        policy = _DeadlinePolicy(self, sup.forwarded)
+        state = {"timed_out": False, "killed": False}
 
-    def _send(self, signum: int, why: str) -> None:
+        def kill_after() -> None:
+            if sup.children:
+                state["killed"] = True
+                self._tell(signal.SIGKILL, "kill-after")
+                self._signal(sup, signal.SIGKILL, "kill-after")
+
+        def deadline() -> None:
+            state["timed_out"] = True
+            if not self.foreground:
+                sup.stopping = sup.stopping or self.signum
+            self._tell(self.signum, "deadline")
+            self._signal(sup, self.signum, "deadline")
+            if self.kill_after is not None:
+                sup.after(self.kill_after, kill_after)
+
+        if self.seconds > 0:
+            sup.after(self.seconds, deadline)
+        sup.run(policy)
+        return DeadlineResult(self.exit, state["timed_out"], state["killed"], sup.received_signal)
+
+    def _signal(self, sup, signum: int, why: str) -> None:
+        if self.foreground:
+            sup.send(sup.running(), signum, why=why)
+        elif self.subreaper:
+            sup.signal_tree([os.getpid()], signum, why=why, include_roots=False, groups=[self.pid])
+        else:
+            sup.signal_tree([self.pid], signum, why=why, groups=[self.pid])
+
+    def _tell(self, signum: int, why: str) -> None:
         if self.on_send is not None:
             self.on_send(signum, why)
-        target = self.pid if self.foreground else -self.pid
-        for sig in followed_by_cont(signum):
-            try:
-                os.kill(target, sig)
-            except ProcessLookupError:
-                pass  # already gone; waitpid will say how

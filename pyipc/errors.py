@@ -57,3 +57,14 @@ class SpawnError(PyipcError, OSError):
         if self.errno == _errno.EACCES and os.path.isdir(self.filename):
             return "Is a directory"
         return self.strerror or os.strerror(self.errno or 0)  # always set by __init__; typeshed allows None
+
+
+class SupervisionError(PyipcError, RuntimeError):
+    """A supervisor that must take process-wide signals (to pass them on, or
+    SIGCHLD as a subreaper) was started while other threads run: any thread
+    that does not block a signal may take it. ``threads``: how many ran."""
+
+    def __init__(self, threads: int):
+        super().__init__(f"{threads} threads are running: signals cannot be passed on or waited for "
+                         "(use forward_signals=False and no subreaper)")
+        self.threads = threads

@@ -1,31 +1,32 @@
 """Pipelines: N stages joined by N-1 pipes, every stage reaped, on every path.
 
-Waiting follows tini's ``wait_and_forward_signal``: the signals we care about
-(SIGCHLD, and SIGINT/SIGTERM/SIGHUP when forwarding) are blocked before the
-first fork and taken with ``sigtimedwait``; no work happens in a handler, and a
-SIGCHLD that arrives before we wait stays pending instead of being lost.
+Waiting is supervise.Supervisor's one loop; this module gives it the policy
+of a pipeline: which signals end it, what a deadline does and in which order
+the stages are signalled, what is recorded of each process reaped.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
 from .cmdline import split_command
 from .errors import SpawnError
-from .sigblock import BlockedSignals, followed_by_cont, not_ignored, take_pending
 from .spawn import Tracer, make_pipe, spawn
-from .status import ExitStatus, signal_name
+from .status import ExitStatus
+from .supervise import Policy, Supervisor
 
-__all__ = ["Pipeline", "PipelineResult", "StageResult", "run_pipeline", "to_argv"]
+__all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "run_pipeline", "to_argv", "all_at_once"]
 
 Stage = "str | Sequence[str]"
 
-# Signals that stop the pipeline early: passed on to every stage, then the
-# caller (pipe-run) dies of the same signal once every stage is reaped.
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Signals that stop the pipeline early: passed on to every stage; the caller
+# (pipe-run) dies of the same signal once every stage is reaped, if one of
+# them died of it (cooperative exit).
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def to_argv(stage, *, shell: bool = False) -> list[str]:
@@ -80,10 +81,25 @@ class StageResult:
         }
 
 
+class AdoptedProcess:
+    """A process a stage left behind, re-parented to us (a subreaper) and
+    reaped: ``argv`` as seen while it ran (or its name from /proc), ``exit``."""
+
+    def __init__(self, pid: int, argv: list[str], exit: ExitStatus | None):
+        self.pid, self.argv, self.exit = pid, argv, exit
+
+    def as_dict(self) -> dict:
+        return {"pid": self.pid, "argv": self.argv,
+                "status": self.exit.shell_status if self.exit else None,
+                "signal": self.exit.signal_name if self.exit else None}
+
+
 class PipelineResult:
     """Every stage's result. ``killed``: SIGKILL had to follow the deadline
-    signal; ``received_signal``: the INT/TERM/HUP that stopped us (already
-    passed on to the stages)."""
+    signal; ``received_signal``: the INT/TERM/HUP/QUIT that stopped us
+    (already passed on to the stages). As a subreaper: ``adopted``, the
+    processes the stages left behind that ended before we did, and
+    ``left_running``, those still running when we ended, as (pid, argv)."""
 
     def __init__(self, stages: list[StageResult], pipefail: bool = False, timed_out: bool = False,
                  killed: bool = False, received_signal: int | None = None,
@@ -91,6 +107,8 @@ class PipelineResult:
         self.stages, self.pipefail, self.timed_out, self.killed = stages, pipefail, timed_out, killed
         self.received_signal = received_signal
         self.spawn_errors = spawn_errors if spawn_errors is not None else []
+        self.adopted: list[AdoptedProcess] = []
+        self.left_running: list[tuple[int, list[str] | None]] = []
 
     def __repr__(self):
         return f"PipelineResult(statuses={self.statuses}, status={self.status}, timed_out={self.timed_out})"
@@ -111,13 +129,62 @@ class PipelineResult:
             return 0
         return statuses[-1]
 
+    @property
+    def died_of_received_signal(self) -> bool:
+        """A stage died of the signal we received: the cooperative-exit rule
+        (bash, tini) says the runner should then die of it too."""
+        return self.received_signal is not None and any(
+            stage.exit is not None and stage.exit.signal == self.received_signal for stage in self.stages)
+
     def as_dict(self) -> dict:
-        return {"status": self.status, "stages": [stage.as_dict() for stage in self.stages]}
+        return {"status": self.status, "stages": [stage.as_dict() for stage in self.stages],
+                "adopted": [a.as_dict() for a in self.adopted] +
+                           [{"pid": pid, "argv": argv, "status": None, "signal": None, "running": True}
+                            for pid, argv in self.left_running]}
+
+
+def all_at_once(stages: list[StageResult]) -> list[list[StageResult]]:
+    """The deadline order of coreutils timeout: every stage in one wave."""
+    return [stages]
+
+
+class _PipelinePolicy(Policy):
+    """What pipe-run decides; the loop itself is supervise.Supervisor's."""
+
+    record_argv = True  # the report gives each adopted process's argv
+
+    def __init__(self, pipeline: "Pipeline", result: PipelineResult, *, wait_all: bool,
+                 leftovers_kill_after: float | None):
+        self.pipeline, self.result = pipeline, result
+        self.ending = pipeline.supervisor.forwarded
+        self.wait_all, self.leftovers_kill_after = wait_all, leftovers_kill_after
+
+    def reaped(self, child) -> None:
+        stage = child.tag
+        stage.ended = child.ended
+        stage.exit = ExitStatus.from_wait_status(child.wait_status)
+        if self.pipeline.trace:
+            self.pipeline.trace(f"waitpid({child.pid}) = {stage.exit.describe()}")
+
+    def adopted(self, orphan) -> None:
+        name = orphan.info.name if orphan.info else "?"
+        exit_status = ExitStatus.from_wait_status(orphan.wait_status)
+        self.result.adopted.append(AdoptedProcess(orphan.pid, orphan.argv or [name], exit_status))
+        if self.pipeline.trace:
+            self.pipeline.trace(f"waitpid({orphan.pid}) = {exit_status.describe()}  (adopted: {name})")
 
 
 class Pipeline:
     """Start with ``start()``, collect with ``wait()``; use as a context manager
-    so that an exception anywhere still kills and reaps every stage."""
+    so that an exception anywhere still kills and reaps every stage.
+
+    forward_signals: pass INT/TERM/HUP/QUIT sent to us on to the stages; None
+    (the default) does so when we are the only thread, True insists (and
+    start() raises SupervisionError beside other threads). subreaper: become a
+    child subreaper, so that what stages leave behind is adopted, reaped and
+    reported, and deadlines and passed-on signals reach it too (pipe-run does;
+    it changes the calling process for good). parent_death_signal: given to
+    each stage with PR_SET_PDEATHSIG (None: none)."""
 
     def __init__(
         self,
@@ -129,7 +196,9 @@ class Pipeline:
         cycle: bool = False,
         shell: bool = False,
         env: Mapping[str, str] | None = None,
-        forward_signals: bool = True,
+        forward_signals: bool | None = None,
+        subreaper: bool = False,
+        parent_death_signal: int | None = None,
         trace: Tracer | None = None,
     ):
         self.argvs = [to_argv(stage, shell=shell) for stage in stages]
@@ -140,20 +209,24 @@ class Pipeline:
         self.stdin, self.stdout = stdin, stdout
         self.merge_stderr, self.cycle, self.env = merge_stderr, cycle, env
         self.trace = trace
-        self.waited = (signal.SIGCHLD, *not_ignored(FORWARDED)) if forward_signals else (signal.SIGCHLD,)
+        self.forward_signals, self.subreaper = forward_signals, subreaper
+        self.parent_death_signal = parent_death_signal
         self.stages: list[StageResult] = []
         self.spawn_errors: list[SpawnError] = []
-        # SIGCHLD is only taken over for the wait: drop a stale one at the end;
-        # INT/TERM/HUP are consumed by wait() itself and reported.
-        self._blocked = BlockedSignals(self.waited, drain=(signal.SIGCHLD,))
-        self._pending: dict[int, StageResult] = {}
+        self.supervisor: Supervisor | None = None
 
     # -- starting -------------------------------------------------------------
 
     def start(self) -> list[SpawnError]:
         """Fork every stage; returns the stages that could not start (already
         reaped, status 126/127), while the others run, as in bash."""
-        self._blocked.block()
+        forward = self.forward_signals
+        if forward is None:
+            threading = sys.modules.get("threading")
+            forward = threading is None or threading.active_count() == 1
+        self.supervisor = Supervisor(forwarded=FORWARDED if forward else (), subreaper=self.subreaper,
+                                     trace=self.trace)
+        self.supervisor.begin()
         last = len(self.argvs) - 1
         cycle_read = cycle_write = None
         if self.cycle:
@@ -181,7 +254,6 @@ class Pipeline:
         except BaseException:
             if owned_stdin and stage_stdin is not None:
                 os.close(stage_stdin)
-            self.kill(signal.SIGKILL)
             self.close()
             raise
         return self.spawn_errors
@@ -202,7 +274,8 @@ class Pipeline:
         self.stages.append(result)
         try:
             result.pid = spawn(
-                argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=self.env, trace=self.trace
+                argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=self.env, trace=self.trace,
+                sigmask=self.supervisor.child_mask, parent_death_signal=self.parent_death_signal,
             )
         except SpawnError as exc:
             result.pid, result.error, result.ended = exc.pid, exc, time.monotonic()
@@ -212,7 +285,7 @@ class Pipeline:
             if self.trace:
                 self.trace(f"exec failed in {exc.pid}: {exc.strerror} ({exc.filename}); reaped")
             return
-        self._pending[result.pid] = result
+        self.supervisor.add(result.pid, tag=result, started=result.started)
 
     # -- waiting --------------------------------------------------------------
 
@@ -223,102 +296,69 @@ class Pipeline:
         timeout_signal: int = signal.SIGTERM,
         kill_after: float | None = None,
         pipefail: bool = False,
+        wait_all: bool = False,
+        leftovers_kill_after: float | None = None,
+        order: Callable[[list[StageResult]], list[list[StageResult]]] = all_at_once,
     ) -> PipelineResult:
-        """Wait for every stage. At ``timeout`` seconds (from now) every stage
-        still running gets ``timeout_signal``, and SIGKILL ``kill_after``
-        seconds later. SIGINT/SIGTERM/SIGHUP sent to us are passed on to every
-        stage (a SIGINT typed at the terminal already reached them all, so
-        only one sent by a process is passed on) and reported in
-        ``received_signal``; the caller decides whether to die of it."""
+        """Wait for every stage. At ``timeout`` seconds (from now) the stages
+        still running get ``timeout_signal``, each with its whole tree, in the
+        waves ``order`` gives (then, as a subreaper, whatever else is below
+        us), and SIGKILL ``kill_after`` seconds later. INT/TERM/HUP/QUIT sent
+        to us are passed on to every stage (one typed at the terminal already
+        reached them all) and reported in ``received_signal``; the caller
+        decides whether to die of it. As a subreaper, once the stages have
+        ended after such a signal or a deadline, what they left behind gets
+        the same signal and KILL a second later; ``wait_all`` waits for
+        everything below us; ``leftovers_kill_after`` KILLs what the stages
+        left behind that long after they ended on their own."""
+        sup = self.supervisor
         result = PipelineResult(stages=self.stages, pipefail=pipefail, spawn_errors=self.spawn_errors)
-        deadline = time.monotonic() + timeout if timeout else None
-        kill_deadline = None
+        policy = _PipelinePolicy(self, result, wait_all=wait_all, leftovers_kill_after=leftovers_kill_after)
+
+        def kill_after_deadline() -> None:
+            if sup.children or (self.subreaper and sup.everything_below()):
+                result.killed = bool(sup.children)
+                sup.kill_everything("kill-after")
+
+        def deadline() -> None:
+            result.timed_out = True
+            sup.stopping = sup.stopping or timeout_signal
+            running = [child.tag for child in sup.running()]
+            done: set[int] = set()
+            for wave in order(running):
+                pids = [stage.pid for stage in wave if stage.pid in sup.children]
+                done.update(sup.signal_tree(pids, timeout_signal, why="deadline", skip=done, first=pids))
+            if self.subreaper:
+                sup.signal_tree([os.getpid()], timeout_signal, why="deadline", include_roots=False, skip=done)
+            if kill_after is not None:
+                sup.after(kill_after, kill_after_deadline)
+
         try:
-            while True:
-                self._reap()
-                if not self._pending:
-                    break
-                due = min((d for d in (deadline, kill_deadline) if d is not None), default=None)
-                if due is None:
-                    info = signal.sigwaitinfo(self.waited)
-                else:
-                    info = signal.sigtimedwait(self.waited, max(0.0, due - time.monotonic()))
-                if info is None or (due is not None and time.monotonic() >= due):
-                    now = time.monotonic()
-                    if deadline is not None and now >= deadline:
-                        deadline = None
-                        result.timed_out = True
-                        self.kill(timeout_signal, why="deadline")
-                        if kill_after is not None:
-                            kill_deadline = now + kill_after
-                    elif kill_deadline is not None and now >= kill_deadline:
-                        kill_deadline = None
-                        if self._pending:
-                            result.killed = True
-                            self.kill(signal.SIGKILL, why="kill-after")
-                if info is not None and info.si_signo != signal.SIGCHLD:
-                    self._on_signal(info, result)
-            # A signal that came with the last SIGCHLD is still pending: take it
-            # now, or it would be delivered after we restore the mask.
-            for info in take_pending(s for s in self.waited if s != signal.SIGCHLD):
-                self._on_signal(info, result)
+            if timeout:
+                sup.after(timeout, deadline)
+            sup.run(policy)
+            result.received_signal = sup.received_signal
+            if self.subreaper:
+                result.left_running = [(pid, argv or [name]) for pid, argv, name in sup.left_running()]
         finally:
-            if self._pending:  # an exception: nothing may outlive us
-                self.kill(signal.SIGKILL)
-                self._reap(block=True)
             self.close()
         return result
 
-    def _on_signal(self, info, result: PipelineResult) -> None:
-        signo = info.si_signo
-        if self.trace:
-            self.trace(f"received {signal_name(signo)} from pid {info.si_pid}")
-        result.received_signal = result.received_signal or signo
-        # si_code <= 0: sent by a process (kill, sigqueue, tkill), not by the tty driver.
-        if signo != signal.SIGINT or info.si_code <= 0:
-            self.kill(signo, why="passing on")
-
-    def _reap(self, block: bool = False) -> None:
-        # One SIGCHLD may stand for many exits: look at every stage still running.
-        for pid, stage in list(self._pending.items()):
-            try:
-                got, wait_status = os.waitpid(pid, 0 if block else os.WNOHANG)
-            except ChildProcessError:
-                got, wait_status = pid, None  # reaped by someone else: status unknown
-            if got == 0:
-                continue
-            stage.ended = time.monotonic()
-            if wait_status is not None:
-                stage.exit = ExitStatus.from_wait_status(wait_status)
-            del self._pending[pid]
-            if self.trace:
-                how = stage.exit.describe() if stage.exit else "status lost"
-                self.trace(f"waitpid({pid}) = {how}")
-
     def kill(self, signum: int, why: str = "") -> None:
-        """Send signum to every stage not yet reaped (an unreaped pid cannot be
-        reused), then CONT, as coreutils timeout does: a stopped stage would
-        otherwise keep the signal pending, and the pipeline would never end."""
-        for sig in followed_by_cont(signum):
-            for pid in list(self._pending):
-                if self.trace:
-                    self.trace(f"kill({pid}, {signal_name(sig)})" + (f"  ({why})" if why else ""))
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
+        """Send signum (then CONT) to every stage not yet reaped."""
+        if self.supervisor is not None:
+            self.supervisor.send(self.supervisor.running(), signum, why=why)
 
     def close(self) -> None:
-        """Restore the signal mask and SIGCHLD disposition changed by start()."""
-        self._blocked.restore()
+        """Kill and reap whatever still runs (an exception), then restore the
+        signal mask and SIGCHLD disposition changed by start()."""
+        if self.supervisor is not None:
+            self.supervisor.end()
 
     def __enter__(self) -> "Pipeline":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self._pending:
-            self.kill(signal.SIGKILL)
-            self._reap(block=True)
         self.close()
 
 
@@ -334,7 +374,7 @@ def run_pipeline(
     timeout_signal: int = signal.SIGTERM,
     kill_after: float | None = None,
     env: Mapping[str, str] | None = None,
-    forward_signals: bool = True,
+    forward_signals: bool | None = None,
     trace: Tracer | None = None,
 ) -> PipelineResult:
     """Run stages as ``stage1 | stage2 | ...`` and return every stage's status.

@@ -8,7 +8,7 @@ import time
 
 from ._record import _Record
 
-__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open"]
+__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "process_table", "below", "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -72,6 +72,25 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def own_children() -> list[int]:
+    """This process's children: the kernel's /proc/self/task/TID/children when
+    it is built in (one small read per thread), else a scan of /proc."""
+    found = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = b""
+                while chunk := os.read(fd, 65536):
+                    data += chunk
+            finally:
+                os.close(fd)
+            found += [int(pid) for pid in data.split()]
+    except FileNotFoundError:
+        return children_of(os.getpid())
+    return found
+
+
 def holds_open(pid: int, path) -> bool:
     """True if pid has path open (False once pid is gone)."""
     target = os.path.realpath(path)
@@ -86,3 +105,50 @@ def holds_open(pid: int, path) -> bool:
         except OSError:
             pass
     return False
+
+
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (ppid, state, pgid) for every process readable in /proc, in one pass."""
+    table = {}
+    for pid in pids():
+        info = proc_info(pid)
+        if info is not None:
+            table[pid] = (info.ppid, info.state, info.pgid)
+    return table
+
+
+def below(table: dict[int, tuple[int, str, int]], roots) -> list[int]:
+    """The live (not zombie) processes of table whose chain of parents reaches
+    one of roots; roots themselves are not included."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(roots)
+    seen = set(todo)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child in seen:
+                continue
+            seen.add(child)
+            todo.append(child)
+            if table[child][1] not in ("Z", "X"):
+                found.append(child)
+    return found
+
+
+def cmdline(pid: int) -> list[str] | None:
+    """argv of a live process from /proc/PID/cmdline; None if gone, unreadable
+    or empty (a zombie, a kernel thread)."""
+    try:
+        fd = os.open(f"/proc/{pid}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if not data:
+        return None
+    return [os.fsdecode(part) for part in data.rstrip(b"\0").split(b"\0")]

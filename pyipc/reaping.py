@@ -24,9 +24,9 @@ from .durations import poll_ms
 from .errors import SpawnError
 from .procfs import ProcInfo, children_of, proc_info
 from .procfs import pids as all_pids
-from .sigblock import BlockedSignals, not_ignored, take_pending
 from .spawn import spawn
 from .status import ExitStatus
+from .supervise import Policy, Supervisor, set_child_subreaper
 
 __all__ = [
     "FORWARDED", "Death", "ProcInfo", "Reaper", "ReapResult", "set_child_subreaper", "proc_info",
@@ -40,43 +40,6 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signa
 # the first once its children are gone. USR1/USR2 are pokes (reopen logs, dump
 # state): passed on, nothing more, so they do not change the exit status.
 ENDING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
-
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-def set_child_subreaper(on: bool = True) -> None:
-    """prctl(PR_SET_CHILD_SUBREAPER): orphans below us are re-parented to us
-    instead of to init. Raises OSError."""
-    prctl, get_errno = _prctl()
-    if prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) != 0:
-        err = get_errno()
-        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
-
-
-def _prctl():
-    """prctl(2) from libc, and the errno getter. The stdlib has no prctl; this
-    binds it with _ctypes, the core that ctypes is built on, because importing
-    the whole ctypes package costs about 2.5 ms more of reap-watch's start-up.
-    Falls back to ctypes if that private interface ever differs."""
-    try:
-        import _ctypes
-
-        class _Int(_ctypes._SimpleCData):
-            _type_ = "i"
-
-        class _Function(_ctypes.CFuncPtr):
-            _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-            _restype_ = _Int
-
-        class _Libc:
-            _handle = _ctypes.dlopen(None, getattr(_ctypes, "RTLD_LOCAL", 0))
-
-        return _Function(("prctl", _Libc())), _ctypes.get_errno
-    except (ImportError, AttributeError, TypeError, OSError):
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl, ctypes.get_errno
-
 
 class Zombie(_Record):
     __slots__ = ('pid', 'name', 'ppid', 'parent_name', 'age_s')
@@ -132,13 +95,24 @@ class _Child(_Record):
     _defaults = {'pid': None, 'started': 0.0, 'death': None}
 
 
+class LeftRunning(_Record):
+    """A process below us still running when the reaper ended (without wait_all)."""
+
+    __slots__ = ('pid', 'name', 'argv')
+
+    def as_dict(self) -> dict:
+        return {"pid": self.pid, "name": self.name, "argv": self.argv, "status": None, "adopted": True,
+                "running": True}
+
+
 class ReapResult(_Record):
-    __slots__ = ('children', 'adopted', 'received_signal', 'killed')
-    _defaults = {'adopted': 0, 'received_signal': None, 'killed': False}
+    __slots__ = ('children', 'adopted', 'received_signal', 'killed', 'left_running')
+    _defaults = {'adopted': 0, 'received_signal': None, 'killed': False, 'left_running': ()}
     # children: one per command, in command-line order
     # adopted: how many adopted processes were reaped
     # received_signal: the first forwarded signal, already passed on
     # killed: --grace ran out and KILL was sent
+    # left_running: LeftRunning for each process below us still running at the end
 
     @property
     def status(self) -> int:
@@ -148,6 +122,48 @@ class ReapResult(_Record):
                 return death.status
         return 0
 
+    @property
+    def died_of_received_signal(self) -> bool:
+        """A direct child died of the signal we received (cooperative exit)."""
+        return self.received_signal is not None and any(
+            death is not None and death.error is None and death.exit.signal == self.received_signal
+            for death in self.children)
+
+
+class _ReaperPolicy(Policy):
+    """What reap-watch decides; the loop is supervise.Supervisor's."""
+
+    def __init__(self, reaper: "Reaper"):
+        self.reaper = reaper
+        self.ending = tuple(s for s in ENDING if s in reaper.supervisor.forwarded)
+        self.wait_all, self.grace = reaper.wait_all, reaper.grace
+
+    def forward(self, sup, signum, skip_group) -> None:
+        sup.send(sup.running(), signum, group=self.reaper.group, skip_group=skip_group, why="passing on")
+        if self.wait_all:  # the adopted processes, which have no one else to pass it on
+            direct = set(sup.children)
+            adopted = [_Adopted(pid) for pid in children_of(os.getpid()) if pid not in direct]
+            sup.send(adopted, signum, skip_group=skip_group, why="passing on")
+
+    def reaped(self, child) -> None:
+        self.reaper._direct_died(child)
+
+    def adopted(self, orphan) -> None:
+        self.reaper._adopted_died(orphan)
+
+    def drained(self) -> None:
+        self.reaper.on_drained()
+
+    def killing(self, why: str) -> None:
+        self.reaper.result.killed = True
+
+
+class _Adopted:
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
 
 class Reaper:
     """Run commands as direct children of a subreaper and reap everything.
@@ -155,37 +171,38 @@ class Reaper:
     ``on_death(death)`` is called for each process as soon as it is reaped,
     and ``on_drained()`` (if given) after each round of reaping, before the
     next wait: a reporter can buffer its output and write it there, in one
-    call per round instead of one per process.
+    call per round instead of one per process. Children that end while later
+    ones are still being started are reaped (and reported) between starts.
     Use as a context manager: an exception still kills and reaps the children.
     """
 
     def __init__(self, argvs: Sequence[Sequence[str]], *, on_death: Callable[[Death], None],
                  on_drained: Callable[[], None] | None = None,
                  group: bool = False, wait_all: bool = False, grace: float | None = None,
-                 subreaper: bool = True):
+                 subreaper: bool = True, parent_death_signal: int | None = None):
         self.children = [_Child(argv=[os.fsdecode(a) for a in argv]) for argv in argvs]
         self.on_death = on_death
         self.on_drained = on_drained or (lambda: None)
         self.group, self.wait_all, self.grace, self.subreaper = group, wait_all, grace, subreaper
-        self.waited = (signal.SIGCHLD, *not_ignored(FORWARDED))  # an ignored one stays ignored
+        self.parent_death_signal = parent_death_signal
         self.result = ReapResult(children=[None] * len(self.children))
-        self._pending: dict[int, int] = {}  # pid -> index of a direct child not yet reaped
-        # Everything taken over is dropped at the end if not consumed: it is
-        # recorded in received_signal, and unblocking it would kill us before we report.
-        self._blocked = BlockedSignals(self.waited, drain=self.waited)
-        self._no_children = False
+        self.supervisor = Supervisor(forwarded=FORWARDED, subreaper=subreaper)
+        self._index: dict[int, int] = {}  # pid -> index of a direct child
 
     def start(self) -> list[SpawnError]:
         """Become a subreaper and start every command. Returns the commands that
         could not be started (their child already reaped, status 126/127)."""
-        if self.subreaper:
-            set_child_subreaper()
-        self._blocked.block()
+        sup = self.supervisor
+        sup.begin()
+        policy = _ReaperPolicy(self)
         errors = []
         for index, child in enumerate(self.children):
+            if index and sup.reap(policy):  # one that ended already gets its true wall time
+                self.on_drained()
             child.started = time.monotonic()
             try:
-                child.pid = spawn(child.argv, process_group=0 if self.group else None)
+                child.pid = spawn(child.argv, process_group=0 if self.group else None, sigmask=sup.child_mask,
+                                  parent_death_signal=self.parent_death_signal)
             except SpawnError as exc:
                 # spawn already reaped it: report it like any other death.
                 errors.append(exc)
@@ -195,7 +212,8 @@ class Reaper:
                                           adopted=False, argv=child.argv,
                                           wall_s=time.monotonic() - child.started, error=exc))
                 continue
-            self._pending[child.pid] = index
+            self._index[child.pid] = index
+            sup.add(child.pid, tag=index, started=child.started)
         return errors
 
     def _record(self, index: int, death: Death) -> None:
@@ -203,140 +221,62 @@ class Reaper:
         self.result.children[index] = death
         self.on_death(death)
 
+    def _direct_died(self, reaped) -> None:
+        index = reaped.tag
+        child = self.children[index]
+        info, usage = reaped.info, reaped.usage
+        self._record(index, Death(reaped.pid, child_name(child.argv) if info is None else info.name,
+                                  ExitStatus.from_wait_status(reaped.wait_status), adopted=False, argv=child.argv,
+                                  wall_s=reaped.ended - child.started,
+                                  cpu_s=usage.ru_utime + usage.ru_stime if usage else None,
+                                  max_rss_kb=usage.ru_maxrss if usage else None))
+
+    def _adopted_died(self, orphan) -> None:
+        self.result.adopted += 1
+        info, usage = orphan.info, orphan.usage
+        self.on_death(Death(orphan.pid, info.name if info else "?", ExitStatus.from_wait_status(orphan.wait_status),
+                            adopted=True, wall_s=info.age_s if info else None,
+                            cpu_s=usage.ru_utime + usage.ru_stime, max_rss_kb=usage.ru_maxrss))
+
     # -- waiting --------------------------------------------------------------
 
     def wait(self) -> ReapResult:
         """Reap until every direct child has ended (with wait_all: until we have
         no child at all). Forwarded signals go to the direct children (their
-        groups with group=True; with wait_all also to adopted children)."""
-        kill_at = None
+        groups with group=True; with wait_all also to adopted children); after
+        a TERM/INT/HUP/QUIT, once they have ended, what they left behind gets
+        it too and KILL a grace later. What still runs at the end (without
+        wait_all) is listed in ``left_running``."""
+        sup = self.supervisor
+        policy = _ReaperPolicy(self)
         try:
-            self.on_drained()  # what start() reported
-            while True:
-                if self.reap():
-                    self.on_drained()
-                if self._done():
-                    # A signal sent to us while the last child was ending can
-                    # still be pending with its SIGCHLD (reap() found the child
-                    # gone before sigwaitinfo took the signal): it came while a
-                    # child ran, so it counts; restore() would drop it.
-                    for info in take_pending(s for s in self.waited if s != signal.SIGCHLD):
-                        self._on_signal(info)
-                    break
-                if kill_at is None or self.result.killed:
-                    info = signal.sigwaitinfo(self.waited)
-                else:
-                    info = signal.sigtimedwait(self.waited, max(0.0, kill_at - time.monotonic()))
-                if info is not None and info.si_signo != signal.SIGCHLD:
-                    if self._on_signal(info) and self.grace is not None and kill_at is None:
-                        kill_at = time.monotonic() + self.grace
-                if kill_at is not None and not self.result.killed and time.monotonic() >= kill_at:
-                    self.result.killed = True
-                    self.kill(signal.SIGKILL)
+            sup.run(policy)
+            self.result.received_signal = sup.received_signal
+            if self.subreaper:
+                self.result.left_running = [LeftRunning(pid, name, argv) for pid, argv, name in sup.left_running()]
         finally:
-            if self._pending:  # an exception: no direct child may outlive us
-                self.kill(signal.SIGKILL)
-                self._reap_direct_blocking()
             self.close()
         return self.result
 
-    def _done(self) -> bool:
-        if self._pending:
-            return False
-        return not self.wait_all or self._no_children
-
-    def _on_signal(self, info) -> bool:
-        """Pass a signal on; True if it is one that ends us (not a USR1/USR2 poke)."""
-        signo = info.si_signo
-        ending = signo in ENDING
-        if ending:
-            self.result.received_signal = self.result.received_signal or signo
-        # si_code > 0: sent by the kernel (the tty driver, for Ctrl-C). Every
-        # process of our (foreground) group got it already: the direct
-        # children without --group, and adopted processes still in it.
-        from_tty = signo in (signal.SIGINT, signal.SIGQUIT) and info.si_code > 0
-        self.kill(signo, skip_group=os.getpgrp() if from_tty else None)
-        return ending
-
-    def _targets(self) -> list[tuple[int, bool]]:
-        """(id, is_group) of whatever a forwarded signal should reach now."""
-        targets = [(pid, self.group) for pid in self._pending]
-        if self.wait_all:
-            me = os.getpid()
-            direct = {child.pid for child in self.children}
-            targets += [(pid, False) for pid in children_of(me) if pid not in direct]
-        return targets
-
-    def kill(self, signum: int, skip_group: int | None = None) -> None:
-        """Send signum to the direct children still running (or their groups),
-        and with wait_all to the adopted processes; none in skip_group."""
-        for target, is_group in self._targets():
-            try:
-                if skip_group is not None and (target if is_group else os.getpgid(target)) == skip_group:
-                    continue
-                if is_group:
-                    os.killpg(target, signum)
-                else:
-                    os.kill(target, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def reap(self) -> int:
-        """Collect every child that has ended, without blocking; returns how many."""
-        count = 0
-        while True:
-            try:
-                peek = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                self._no_children = True
-                return count
-            except InterruptedError:
-                continue
-            if peek is None or peek.si_pid == 0:
-                self._no_children = False  # some are still running
-                return count
-            self._no_children = False
-            self._reap_one(peek.si_pid)
-            count += 1
-
-    def _reap_one(self, pid: int) -> None:
-        # Still a zombie: /proc/PID/stat has its name and start time until wait4.
-        info = proc_info(pid)
-        _, wait_status, usage = os.wait4(pid, 0)
-        exit_status = ExitStatus.from_wait_status(wait_status)
-        cpu = usage.ru_utime + usage.ru_stime
-        index = self._pending.pop(pid, None)
-        if index is not None:
-            child = self.children[index]
-            self._record(index, Death(pid, info.name if info else os.path.basename(child.argv[0])[:15],
-                                      exit_status, adopted=False, argv=child.argv,
-                                      wall_s=time.monotonic() - child.started, cpu_s=cpu,
-                                      max_rss_kb=usage.ru_maxrss))
-            return
-        self.result.adopted += 1
-        self.on_death(Death(pid, info.name if info else "?", exit_status, adopted=True,
-                            wall_s=info.age_s if info else None, cpu_s=cpu, max_rss_kb=usage.ru_maxrss))
-
-    def _reap_direct_blocking(self) -> None:
-        for pid in list(self._pending):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            self._pending.pop(pid, None)
+    def kill(self, signum: int) -> None:
+        """Send signum to the direct children still running (or their groups)."""
+        self.supervisor.send(self.supervisor.running(), signum, group=self.group)
 
     def close(self) -> None:
-        """Restore the signal mask and SIGCHLD disposition changed by start()."""
-        self._blocked.restore()
+        """Kill and reap what still runs (an exception), then restore the
+        signal mask and SIGCHLD disposition changed by start()."""
+        self.supervisor.end()
 
     def __enter__(self) -> "Reaper":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self._pending:
-            self.kill(signal.SIGKILL)
-            self._reap_direct_blocking()
         self.close()
+
+
+def child_name(argv: Sequence[str]) -> str:
+    """The name /proc would show for a direct child that exec'd argv (comm: 15 bytes)."""
+    return os.path.basename(argv[0])[:15]
 
 
 # -- processes that are not our children ------------------------------------

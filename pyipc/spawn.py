@@ -14,7 +14,7 @@ import errno
 import fcntl
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import SpawnError
 
@@ -86,15 +86,23 @@ def spawn(
     env: Mapping[str, str] | None = None,
     process_group: int | None = None,
     trace: Tracer | None = None,
+    sigmask: "Iterable[int] | None" = None,
+    parent_death_signal: int | None = None,
 ) -> int:
     """Start argv as a child and return its pid once exec has succeeded.
 
     stdin/stdout/stderr: an fd to dup2 onto 0/1/2, or None to inherit ours.
     process_group: None stays in our group; 0 makes the child lead a new one;
     N joins group N. The child gets: SIGPIPE and SIGXFSZ back to default (Python
-    ignores them), every Python-level handler back to default, an empty signal
-    mask, and only fds 0-2 open. Signals that were ignored when we started stay
-    ignored, as nohup and shells expect.
+    ignores them), every Python-level handler back to default, and only fds
+    0-2 open. Signals that were ignored when we started stay ignored, as nohup
+    and shells expect. sigmask: the signal mask the child starts with (a
+    supervisor that blocked signals to wait for them passes the mask it
+    inherited, as tini and coreutils timeout do); None leaves the caller's.
+    parent_death_signal: PR_SET_PDEATHSIG, so that the child gets this signal
+    if the thread that forked it dies (SIGKILL of a runner included); set
+    before exec, then getppid() is checked, so a parent that died before the
+    prctl is not missed.
 
     Raises SpawnError (after reaping the child) when anything between fork and
     exec fails; its exit_status is 127 for a program that is not found and 126
@@ -106,11 +114,18 @@ def spawn(
     handled = _python_handled_signals()
     environ = os.environ if env is None else env
     candidates = _exec_candidates(argv[0], environ)
+    mask = None if sigmask is None else tuple(sigmask)
+    death = None
+    if parent_death_signal is not None:
+        from ._libc import prctl_function
+
+        death = (prctl_function(), parent_death_signal, os.getpid())
     err_read, err_write = make_pipe()
     try:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, reported via the error pipe
-            _child(argv, candidates, environ, (stdin, stdout, stderr), process_group, err_write, trace, handled)
+            _child(argv, candidates, environ, (stdin, stdout, stderr), process_group, err_write, trace, handled,
+                   mask, death)
         if trace:
             trace(f"fork() = {pid}")
         if process_group is not None:
@@ -157,10 +172,18 @@ def _python_handled_signals() -> list[int]:
     return handled
 
 
-def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, handled):  # pragma: no cover
+def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, handled, mask,
+           death):  # pragma: no cover
     """Between fork and exec. Always ends in exec or os._exit."""
     reached, failed_errno, failed_name = 0, errno.EINVAL, argv[0]
     try:
+        if death is not None:
+            prctl, signum, parent = death
+            if prctl(1, signum, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+                raise OSError(errno.EINVAL, "prctl(PR_SET_PDEATHSIG)")
+            if os.getppid() != parent:
+                # The parent died before the prctl: nobody will send it now.
+                os._exit(128 + (signum or 9))
         if trace:
             trace = trace.moved_to(fcntl.fcntl(trace.fd, fcntl.F_DUPFD_CLOEXEC, 3))
         if process_group is not None:
@@ -193,7 +216,8 @@ def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, 
             os.closerange(low, fd)
             low = fd + 1
         os.closerange(low, MAXFD)  # close_range(2) on Linux: cheap even for a huge limit
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         reached = 1
         saw_eacces = None
         for path in candidates:

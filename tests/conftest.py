@@ -75,6 +75,20 @@ def blocked_writing_a_pipe(pid: int) -> bool:
         return False
 
 
+def drain(fd) -> bytes:
+    """Everything queued in a pipe or FIFO behind our non-blocking read end."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def alive(pid: int) -> bool:
     """True while pid exists and is not a zombie."""
     stat = proc_stat(pid)

@@ -15,6 +15,7 @@ from pyipc.pipeline import Pipeline, run_pipeline
 from pyipc.signames import list_signals, parse_signal
 from pyipc.spawn import make_pipe, spawn
 from pyipc.status import ExitStatus, signal_name
+from pyipc.supervise import Supervisor
 
 PY = [sys.executable, "-S", "-I", "-c"]
 
@@ -256,7 +257,15 @@ def test_a_missing_stage_does_not_stop_the_others():
 
 
 def test_timeout_signals_every_stage_then_kills():
-    result = run_pipeline("sleep 30", "sh -c 'trap \"\" TERM; exec sleep 30'", timeout=0.2, kill_after=0.2)
+    # Race-free: the stages inherit our mask with TERM blocked, so "sleep 30"
+    # keeps the deadline's TERM pending (KILL ends it), while the other stage
+    # unblocks TERM and dies of it whenever it came.
+    unblocks = [sys.executable, "-c", "import signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); signal.pause()"]
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    try:
+        result = run_pipeline(unblocks, "sleep 30", timeout=0.2, kill_after=0.2)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     assert result.timed_out and result.killed
     assert result.statuses == [143, 137]
 
@@ -269,7 +278,7 @@ def test_exception_while_waiting_still_kills_and_reaps(monkeypatch):
 
     pipeline.start()
     pids = [stage.pid for stage in pipeline.stages]
-    monkeypatch.setattr(signal, "sigwaitinfo", boom)
+    monkeypatch.setattr(Supervisor, "wait_events", boom)
     with pytest.raises(RuntimeError):
         pipeline.wait()
     for pid in pids:

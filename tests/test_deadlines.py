@@ -95,8 +95,13 @@ def test_deadline_statuses():
     assert (late.status(), late.status(preserve_status=True)) == (124, 143)
     killed = Deadline(["sleep", "30"], 0.1, signum=signal.SIGKILL).run()
     assert killed.status() == 137
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)"
-    stubborn = Deadline([sys.executable, "-c", code], 0.3, kill_after=0.1).run()
+    # Race-free: the command inherits our mask with TERM blocked, so it cannot
+    # act on the deadline's TERM however late it starts (KILL ends it).
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    try:
+        stubborn = Deadline(["sleep", "30"], 0.3, kill_after=0.1).run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     assert stubborn.killed and stubborn.status() == 137
 
 
@@ -140,10 +145,10 @@ def test_deadline_a_signal_pending_when_command_is_reaped_is_dropped():
         import signal, time
         from pyipc.deadlines import Deadline
         class Settled(Deadline):
-            def _wait(self, waited):
+            def _wait(self, *args):
                 while open(f"/proc/{self.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
                     time.sleep(0.001)
-                return super()._wait(waited)
+                return super()._wait(*args)
         result = Settled(["sh", "-c", "kill -TERM $PPID; exit 3"], 10).run()
         print(result.status(), sorted(signal.sigpending()))
     """)

@@ -8,34 +8,41 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                           "'context_settings': {'help_option_names': ['-h', '--help']}}\n"
                           "('pyipc.commands.pipe_run', 'pipe_run', ('stages', 'shell', 'pipefail', 'input_file', "
                           "'output_file', 'append_file', 'merge_stderr', 'timeout', 'timeout_signal', 'kill_after', "
-                          "'report', 'report_file', 'trace', 'cycle', 'version'), {'stages': 'List[str]', 'shell': "
-                          "'bool', 'pipefail': 'bool', 'input_file': 'Optional[str]', 'output_file': 'Optional[str]', "
-                          "'append_file': 'Optional[str]', 'merge_stderr': 'bool', 'timeout': 'Optional[str]', "
-                          "'timeout_signal': 'str', 'kill_after': 'Optional[str]', 'report': 'Optional[ReportFormat]', "
-                          "'report_file': 'Optional[str]', 'trace': 'bool', 'cycle': 'bool', 'version': 'bool', "
-                          "'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'STAGE...', 'help': 'One command "
-                          "line per stage, split like sh does (quotes, backslashes), with no expansion.', "
-                          "'show_default': False}), typer.Option((False, '--shell'), {'help': 'Run each stage with "
-                          "/bin/sh -c STAGE instead of splitting it.'}), typer.Option((False, '--pipefail'), {'help': "
-                          '"Exit with the rightmost failing stage\'s status, like bash\'s set -o pipefail."}), '
-                          'typer.Option((None, \'-i\', \'--input\'), {\'metavar\': \'FILE\', \'help\': "Read the first '
-                          'stage\'s stdin from FILE."}), typer.Option((None, \'-o\', \'--output\'), {\'metavar\': '
-                          '\'FILE\', \'help\': "Write the last stage\'s stdout to FILE, truncating it."}), '
-                          'typer.Option((None, \'-a\', \'--append\'), {\'metavar\': \'FILE\', \'help\': "Append the '
-                          'last stage\'s stdout to FILE."}), typer.Option((False, \'--merge-stderr\'), {\'help\': '
-                          '"Send each stage\'s stderr into the pipe with its stdout (bash\'s |&); the last stage\'s '
-                          'stderr stays ours."}), typer.Option((None, \'--timeout\'), {\'metavar\': \'DURATION\', '
-                          "'help': 'At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that "
-                          "a stopped stage ends too) and exit 124; 0 means no deadline.'}), typer.Option(('TERM', "
-                          "'-s', '--signal'), {'metavar': 'SIGNAL', 'help': 'The signal sent at the deadline.'}), "
-                          "typer.Option((None, '-k', '--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this "
-                          "long after the deadline signal to the stages still running.'}), typer.Option((None, "
-                          "'--report'), {'help': 'After the run, report every stage (argv, pid, status, signal, wall "
-                          "time) to stderr.'}), typer.Option((None, '--report-file'), {'metavar': 'FILE', 'help': "
-                          "'Write the --report to FILE instead of stderr.'}), typer.Option((False, '--trace'), "
-                          "{'help': 'Print each pipe/fork/dup2/exec/wait step to stderr as it happens.'}), "
-                          'typer.Option((False, \'--cycle\'), {\'help\': "Also connect the last stage\'s stdout to the '
-                          'first stage\'s stdin."}), typer.Option((False, \'--version\'), {\'callback\': '
+                          "'report', 'report_file', 'trace', 'cycle', 'wait_all', 'kill_leftovers', 'no_pdeathsig', "
+                          "'version'), {'stages': 'List[str]', 'shell': 'bool', 'pipefail': 'bool', 'input_file': "
+                          "'Optional[str]', 'output_file': 'Optional[str]', 'append_file': 'Optional[str]', "
+                          "'merge_stderr': 'bool', 'timeout': 'Optional[str]', 'timeout_signal': 'str', 'kill_after': "
+                          "'Optional[str]', 'report': 'Optional[ReportFormat]', 'report_file': 'Optional[str]', "
+                          "'trace': 'bool', 'cycle': 'bool', 'wait_all': 'bool', 'kill_leftovers': 'Optional[str]', "
+                          "'no_pdeathsig': 'bool', 'version': 'bool', 'return': 'int'}, (typer.Argument((Ellipsis), "
+                          "{'metavar': 'STAGE...', 'help': 'One command line per stage, split like sh does (quotes, "
+                          "backslashes), with no expansion.', 'show_default': False}), typer.Option((False, "
+                          "'--shell'), {'help': 'Run each stage with /bin/sh -c STAGE instead of splitting it.'}), "
+                          'typer.Option((False, \'--pipefail\'), {\'help\': "Exit with the rightmost failing stage\'s '
+                          'status, like bash\'s set -o pipefail."}), typer.Option((None, \'-i\', \'--input\'), '
+                          '{\'metavar\': \'FILE\', \'help\': "Read the first stage\'s stdin from FILE."}), '
+                          'typer.Option((None, \'-o\', \'--output\'), {\'metavar\': \'FILE\', \'help\': "Write the '
+                          'last stage\'s stdout to FILE, truncating it."}), typer.Option((None, \'-a\', \'--append\'), '
+                          '{\'metavar\': \'FILE\', \'help\': "Append the last stage\'s stdout to FILE."}), '
+                          'typer.Option((False, \'--merge-stderr\'), {\'help\': "Send each stage\'s stderr into the '
+                          'pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours."}), '
+                          "typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'At DURATION (seconds, or "
+                          'with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and '
+                          "exit 124; 0 means no deadline.'}), typer.Option(('TERM', '-s', '--signal'), {'metavar': "
+                          "'SIGNAL', 'help': 'The signal sent at the deadline.'}), typer.Option((None, '-k', "
+                          "'--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this long after the deadline "
+                          "signal to the stages still running.'}), typer.Option((None, '--report'), {'help': 'After "
+                          "the run, report every stage (argv, pid, status, signal, wall time) to stderr.'}), "
+                          "typer.Option((None, '--report-file'), {'metavar': 'FILE', 'help': 'Write the --report to "
+                          "FILE instead of stderr.'}), typer.Option((False, '--trace'), {'help': 'Print each "
+                          "pipe/fork/dup2/exec/wait step to stderr as it happens.'}), typer.Option((False, '--cycle'), "
+                          '{\'help\': "Also connect the last stage\'s stdout to the first stage\'s stdin."}), '
+                          "typer.Option((False, '--wait-all'), {'help': 'Also wait for every process the stages left "
+                          "behind (adopted by pipe-run).'}), typer.Option((None, '--kill-leftovers'), {'metavar': "
+                          "'DURATION', 'help': 'Once every stage has ended, KILL what they left behind that is still "
+                          "running DURATION later.'}), typer.Option((False, '--no-pdeathsig'), {'help': 'Do not give "
+                          "the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running.'}), "
+                          "typer.Option((False, '--version'), {'callback': "
                           "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
                           "version and exit.'})), None, (), {})",
               'no_args_is_help': False,
@@ -53,6 +60,9 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                        '--report-file': ['report_file', 'store', None],
                        '--trace': ['trace', 'store_const', True],
                        '--cycle': ['cycle', 'store_const', True],
+                       '--wait-all': ['wait_all', 'store_const', True],
+                       '--kill-leftovers': ['kill_leftovers', 'store', None],
+                       '--no-pdeathsig': ['no_pdeathsig', 'store_const', True],
                        '--version': ['version', 'handover', None],
                        '--help': [None, 'handover', None]},
               'short': {'-i': ['input_file', 'store', None],
@@ -79,6 +89,9 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          'report_file': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'trace': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'cycle': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                         'wait_all': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                         'kill_leftovers': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
+                         'no_pdeathsig': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'version': {'type': ['handover'], 'required': False, 'many': False, 'absent': None}}},
  'mkfifo-cat': {'declared': "{'add_completion': False, 'pretty_exceptions_enable': False, 'rich_markup_mode': None, "
                             "'help': 'Create the FIFO PATH if missing and copy everything its writers send to "
@@ -306,10 +319,11 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                             'False}}\n'
                             "('pyipc.commands.alarm_wait', 'alarm_wait', ('duration', 'command', 'until', 'every', "
                             "'count_spec', 'timeout_signal', 'kill_after', 'preserve_status', 'foreground', 'verbose', "
-                            "'version'), {'duration': 'Optional[str]', 'command': 'Optional[List[str]]', 'until': "
-                            "'Optional[str]', 'every': 'Optional[str]', 'count_spec': 'Optional[str]', "
-                            "'timeout_signal': 'str', 'kill_after': 'Optional[str]', 'preserve_status': 'bool', "
-                            "'foreground': 'bool', 'verbose': 'bool', 'version': 'bool', 'return': 'int'}, "
+                            "'ready_fd', 'no_pdeathsig', 'version'), {'duration': 'Optional[str]', 'command': "
+                            "'Optional[List[str]]', 'until': 'Optional[str]', 'every': 'Optional[str]', 'count_spec': "
+                            "'Optional[str]', 'timeout_signal': 'str', 'kill_after': 'Optional[str]', "
+                            "'preserve_status': 'bool', 'foreground': 'bool', 'verbose': 'bool', 'ready_fd': "
+                            "'Optional[str]', 'no_pdeathsig': 'bool', 'version': 'bool', 'return': 'int'}, "
                             "(typer.Argument((None), {'metavar': 'DURATION', 'help': 'Seconds, fractional, with an "
                             "optional unit s, m, h or d; 0: at once, or no deadline.', 'show_default': False}), "
                             "typer.Argument((None), {'metavar': 'COMMAND', 'help': 'The command to run under the "
@@ -327,7 +341,13 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                             "typer.Option((False, '--foreground'), {'help': 'With COMMAND: do not make a new process "
                             "group (the command may use the terminal; its children are not signalled).'}), "
                             "typer.Option((False, '-v', '--verbose'), {'help': 'Say on stderr which signal is sent at "
-                            "a timeout.'}), typer.Option((False, '--version'), {'callback': "
+                            "a timeout.'}), typer.Option((None, '--ready-fd'), {'metavar': 'N', 'help': "
+                            '"Without COMMAND: once ready, write a newline to file descriptor N (3 or more, open for '
+                            "writing) and close it, so a script can wait for that instead of sleeping (s6's "
+                            'notification-fd convention). Ready: the --until signal is blocked and the timer '
+                            'armed."}), typer.Option((False, \'--no-pdeathsig\'), {\'help\': \'With COMMAND: do not '
+                            "give it PR_SET_PDEATHSIG, so that it keeps running if alarm-wait is killed.'}), "
+                            "typer.Option((False, '--version'), {'callback': "
                             "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
                             "version and exit.'})), None, (), {})",
                 'no_args_is_help': False,
@@ -340,6 +360,8 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          '--preserve-status': ['preserve_status', 'store_const', True],
                          '--foreground': ['foreground', 'store_const', True],
                          '--verbose': ['verbose', 'store_const', True],
+                         '--ready-fd': ['ready_fd', 'store', None],
+                         '--no-pdeathsig': ['no_pdeathsig', 'store_const', True],
                          '--version': ['version', 'handover', None],
                          '--help': [None, 'handover', None]},
                 'short': {'-s': ['timeout_signal', 'store', None],
@@ -357,30 +379,34 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                            'preserve_status': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'foreground': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'verbose': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                           'ready_fd': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
+                           'no_pdeathsig': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'version': {'type': ['handover'], 'required': False, 'many': False, 'absent': None}}},
  'reap-watch': {'declared': "{'add_completion': False, 'pretty_exceptions_enable': False, 'rich_markup_mode': None, "
                             "'help': 'Run COMMANDs as a child subreaper; reap every process and report how each one "
                             "ended.', 'context_settings': {'help_option_names': ['-h', '--help']}}\n"
                             "('pyipc.commands.reap_watch', 'reap_watch', ('commands', 'wait_all', 'group', 'grace', "
-                            "'json_lines', 'output', 'pid_specs', 'timeout', 'zombies', 'version'), {'commands': "
-                            "'Optional[List[str]]', 'wait_all': 'bool', 'group': 'bool', 'grace': 'Optional[str]', "
-                            "'json_lines': 'bool', 'output': 'Optional[str]', 'pid_specs': 'Optional[List[str]]', "
-                            "'timeout': 'Optional[str]', 'zombies': 'bool', 'version': 'bool', 'return': 'int'}, "
-                            "(typer.Argument((None), {'metavar': 'COMMAND...', 'help': 'One command line per direct "
-                            "child, split like sh does (quotes, backslashes), with no expansion.', 'show_default': "
-                            "False}), typer.Option((False, '--wait-all'), {'help': 'Also wait for every adopted "
-                            "process, not only the COMMANDs.'}), typer.Option((False, '--group'), {'help': 'Run each "
-                            "COMMAND in a process group of its own; forwarded signals go to the whole group.'}), "
-                            "typer.Option((None, '--grace'), {'metavar': 'DURATION', 'help': 'KILL what is left this "
-                            "long after the first forwarded signal.'}), typer.Option((False, '--json'), {'help': "
-                            "'Report each process as one JSON object per line.'}), typer.Option((None, '-o', "
-                            "'--output'), {'metavar': 'FILE', 'help': 'Write the reports to FILE instead of "
-                            "stderr.'}), typer.Option((None, '--pid'), {'metavar': 'PID', 'help': 'Watch process PID "
-                            "(not a child) and report its end; repeatable.', 'show_default': False}), "
-                            "typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'With --pid: exit 124 "
-                            "if a watched process is still running after DURATION.'}), typer.Option((False, "
-                            "'--zombies'), {'help': 'List the zombie processes of this machine and exit (1 if there "
-                            "are any).'}), typer.Option((False, '--version'), {'callback': "
+                            "'json_lines', 'output', 'pid_specs', 'timeout', 'zombies', 'no_pdeathsig', 'version'), "
+                            "{'commands': 'Optional[List[str]]', 'wait_all': 'bool', 'group': 'bool', 'grace': "
+                            "'Optional[str]', 'json_lines': 'bool', 'output': 'Optional[str]', 'pid_specs': "
+                            "'Optional[List[str]]', 'timeout': 'Optional[str]', 'zombies': 'bool', 'no_pdeathsig': "
+                            "'bool', 'version': 'bool', 'return': 'int'}, (typer.Argument((None), {'metavar': "
+                            "'COMMAND...', 'help': 'One command line per direct child, split like sh does (quotes, "
+                            "backslashes), with no expansion.', 'show_default': False}), typer.Option((False, "
+                            "'--wait-all'), {'help': 'Also wait for every adopted process, not only the COMMANDs.'}), "
+                            "typer.Option((False, '--group'), {'help': 'Run each COMMAND in a process group of its "
+                            "own; forwarded signals go to the whole group.'}), typer.Option((None, '--grace'), "
+                            "{'metavar': 'DURATION', 'help': 'KILL what is left this long after the first forwarded "
+                            "signal.'}), typer.Option((False, '--json'), {'help': 'Report each process as one JSON "
+                            "object per line.'}), typer.Option((None, '-o', '--output'), {'metavar': 'FILE', 'help': "
+                            "'Write the reports to FILE instead of stderr.'}), typer.Option((None, '--pid'), "
+                            "{'metavar': 'PID', 'help': 'Watch process PID (not a child) and report its end; "
+                            "repeatable.', 'show_default': False}), typer.Option((None, '--timeout'), {'metavar': "
+                            "'DURATION', 'help': 'With --pid: exit 124 if a watched process is still running after "
+                            "DURATION.'}), typer.Option((False, '--zombies'), {'help': 'List the zombie processes of "
+                            "this machine and exit (1 if there are any).'}), typer.Option((False, '--no-pdeathsig'), "
+                            "{'help': 'Do not give the COMMANDs PR_SET_PDEATHSIG: if reap-watch is killed, they keep "
+                            "running.'}), typer.Option((False, '--version'), {'callback': "
                             "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
                             "version and exit.'})), None, (), {})",
                 'no_args_is_help': False,
@@ -393,6 +419,7 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          '--pid': ['pid_specs', 'append', None],
                          '--timeout': ['timeout', 'store', None],
                          '--zombies': ['zombies', 'store_const', True],
+                         '--no-pdeathsig': ['no_pdeathsig', 'store_const', True],
                          '--version': ['version', 'handover', None],
                          '--help': [None, 'handover', None]},
                 'short': {'-o': ['output', 'store', None], '-h': [None, 'handover', None]},
@@ -406,4 +433,5 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                            'pid_specs': {'type': ['str'], 'required': False, 'many': True, 'absent': None},
                            'timeout': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                            'zombies': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                           'no_pdeathsig': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                            'version': {'type': ['handover'], 'required': False, 'many': False, 'absent': None}}}}

@@ -29,31 +29,7 @@ a FIFO is refused and left as it is; a missing PATH is an error unless
 KEEP_HELP = "Leave a FIFO this command created in place when it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too)."
 
 
-READY_FD_HELP = "Once ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so a script can wait for that instead of sleeping (s6's notification-fd convention)."
 MAX_SIZE_HELP = "The longest message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error (exit 1)."
-
-
-def ready_fd_or_usage(text: str | None) -> int | None:
-    """--ready-fd N checked before anything else happens: a usage error (2)
-    names what is wrong with N."""
-    if text is None:
-        return None
-    from ..errors import UsageError
-    from ..integers import parse_fd
-    from ..ready import ReadyFdError, ReadyFdProblem, check_ready_fd
-    from ._cli import parse_or_usage
-
-    fd = parse_or_usage(parse_fd, text, "--ready-fd")
-
-    try:
-        return check_ready_fd(fd)
-    except ReadyFdError as exc:
-        reason = {
-            ReadyFdProblem.STD_STREAM: "must be 3 or more (0, 1 and 2 are the standard streams)",
-            ReadyFdProblem.NOT_OPEN: "is not an open file descriptor",
-            ReadyFdProblem.NOT_WRITABLE: "is not open for writing",
-        }[exc.problem]
-        raise UsageError(f"--ready-fd: {fd} {reason}") from None
 
 
 def _plural(count: int, word: str) -> str:

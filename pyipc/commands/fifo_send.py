@@ -50,10 +50,12 @@ Against writers that are not fifo-send (echo, a program's own write), only
 writes of at most PIPE_BUF bytes are atomic: theirs or ours, a longer message
 can be cut by one of theirs.
 
-The FIFO's buffer is grown in one case only: a message (with its framing)
-longer than the buffer; then fifo-send grows it to hold that message, up to
-/proc/sys/fs/pipe-max-size (1 MiB by default; more for root only if that file
-says so). Short messages never change the FIFO.
+The FIFO's buffer is grown in two cases only, each time up to
+/proc/sys/fs/pipe-max-size (1 MiB by default; fifo-send never asks for more):
+a message (with its framing) longer than the buffer, to hold that message;
+and a stream on stdin, once one read of stdin fills fifo-send's 64 KiB input
+buffer (more than 64 KiB was waiting), to 1 MiB, so that readers take large
+batches. MESSAGE arguments and a few lines of stdin never change the FIFO.
 
 --timeout covers the wait for PATH, for a reader, for the lock, for room for
 each message and, unless --written, for readers to take the messages out (that
@@ -100,9 +102,8 @@ the moment the last reader closes, even if the next worker opens it a
 millisecond later. Keep one open for the queue's life, for example with
 exec 3<>q.fifo in the script that starts the workers.
 
-When stdin is a pipe and the input turns out to be a stream (a read fills the
-whole buffer), fifo-send grows that pipe (its own stdin, never the FIFO) to
-1 MiB (it stays smaller if the system refuses), so that its writer can run
+When stdin is a pipe and the input turns out to be a stream (as above), fifo-send
+also grows that pipe, its own stdin, to 1 MiB, so that its writer can run
 ahead instead of waking for every read.
 """ + VALUES_TEXT,
     "see_also": ["fifo-recv(1)", "mkfifo-cat(1)", "mkfifo(1)", "fifo(7)", "pipe(7)", "fcntl(2)"],

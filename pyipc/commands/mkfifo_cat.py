@@ -10,7 +10,8 @@ from . import _declare as typer  # typer.Option/Argument recorded; the real type
 
 from ._values import VALUES_TEXT
 from ._cli import make_app, parse_or_usage, run, version_option
-from ._fifo_common import MODE_HELP, READY_FD_HELP, fifo_session, ready_fd_or_usage
+from ._fifo_common import MODE_HELP, fifo_session
+from ._ready import READY_FD_HELP, ready_fd_or_usage
 
 PROG = "mkfifo-cat"
 USAGE = "[OPTIONS] PATH"

@@ -30,8 +30,8 @@ each STAGE is given to /bin/sh -c instead.
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
-pipe-run started still ignored, an empty signal mask, and only file
-descriptors 0, 1 and 2 open. A stage that cannot be started (not found: 127;
+pipe-run started still ignored, the signal mask pipe-run inherited (not an
+empty one), and only file descriptors 0, 1 and 2 open. A stage that cannot be started (not found: 127;
 found but not executable: 126) is reported on stderr while the other stages
 still run, as in bash.
 
@@ -39,12 +39,31 @@ The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
 rightmost failing stage's. A stage killed by signal N counts as 128+N.
 
 The stages stay in pipe-run's process group, so Ctrl-C at a terminal reaches
-them all; pipe-run waits for every stage, then dies of SIGINT itself, so that a
-calling shell loop stops too. SIGTERM and SIGHUP sent to pipe-run, and a SIGINT
-sent by another process, are passed on to every stage (each followed by CONT,
-as the deadline's signal is), and pipe-run then ends by the same signal; one
-that was ignored when pipe-run started (nohup, a background job) stays ignored.
-No stage outlives pipe-run.
+them all. SIGTERM, SIGHUP and SIGQUIT sent to pipe-run, and a SIGINT or
+SIGQUIT sent by another process, are passed on to every stage (each followed
+by CONT, as the deadline's signal is); one that was ignored when pipe-run
+started (nohup, a background job) stays ignored. pipe-run then waits for every
+stage and exits as bash does (cooperative exit): it dies of the signal itself
+only if a stage died of it, so that a calling shell loop stops too; a stage
+that handled the signal and exited gives the pipeline's status as usual.
+
+pipe-run is a child subreaper (prctl PR_SET_CHILD_SUBREAPER): what a stage
+leaves behind (a background job of a --shell stage, a daemon that forked and
+called setsid) is re-parented to pipe-run instead of to init, reaped, and
+listed in the --report as adopted. At the --timeout deadline, and at
+--kill-after, the signal reaches every process below pipe-run at once, setsid
+escapees included: the tree is first frozen with SIGSTOP until a scan of /proc
+finds nothing new (so a tree that keeps forking cannot outrun it), then gets
+the signal and CONT. After a passed-on signal or a deadline, once the stages
+have ended, whatever they left behind gets the same signal and KILL one second
+later: nothing is left running when pipe-run exits. When the stages end on
+their own, what they left behind is left running, as a shell leaves it (the
+report lists it); --wait-all waits for it, --kill-leftovers DURATION KILLs
+what still runs DURATION after the last stage ended.
+
+Each stage gets PR_SET_PDEATHSIG with the --signal signal (TERM by default),
+so that a SIGKILL of pipe-run does not leave the stages running;
+--no-pdeathsig turns that off.
 
 --trace prints every pipe(), fork(), dup2(), close(), execve(), kill() and
 waitpid() as it happens, with pids and fd numbers: a way to watch a pipeline
@@ -57,7 +76,7 @@ being built.
         ("124", "The --timeout deadline was reached."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
         ("127", "That stage's command was not found."),
-        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself is stopped by SIGINT, SIGTERM or SIGHUP, it dies of that signal after every stage has ended."),
+        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it; otherwise it exits with the pipeline's status (bash's cooperative exit)."),
         ("other", "The status of the last stage, or with --pipefail of the rightmost failing stage."),
     ],
     "examples": [
@@ -75,10 +94,22 @@ pipe-run cannot tell whether they were already ignored when it was started.
 Every other signal that was ignored when pipe-run started (SIGHUP under nohup,
 SIGINT in a background job) stays ignored in the stages, as with a shell.
 
-The stages are pipe-run's direct children. A stage's own children (for example
-the commands of a --shell stage that forks) are not signalled at the deadline
-unless the stage passes the signal on; they may keep a pipe open after
-pipe-run has ended.
+The stages are pipe-run's direct children. Once pipe-run is gone (killed by
+SIGKILL, which nothing can catch), PR_SET_PDEATHSIG still reaches the stages,
+but not what they started: those processes go to init (or to the nearest
+other subreaper) and keep running. The parent-death signal is tied to the
+thread that forked, which for the command is pipe-run's only thread.
+
+Freezing a tree uses SIGSTOP: a process that watches its children's stops (a
+job-control shell) sees them stopped and continued before it gets the signal.
+Each round of the freeze scans /proc. A process group other than pipe-run's
+that lies entirely inside the tree (a setsid escapee and what it forks) is
+stopped and signalled with killpg, which the kernel makes atomic against a
+fork in progress; but the stages share pipe-run's own group, so a stage whose
+processes fork and exit faster than /proc can be scanned may outrun the freeze
+(give it a group of its own, or run it under alarm-wait, whose COMMAND has
+one). A cgroup freezer would close that gap, but moving every stage into a
+cgroup of its own costs up to 20 ms per start.
 
 The output files (--output or --append, and --report-file) are opened only
 after every other check has passed, all together: if one cannot be opened,
@@ -115,6 +146,9 @@ def pipe_run(
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
+    wait_all: bool = typer.Option(False, "--wait-all", help="Also wait for every process the stages left behind (adopted by pipe-run)."),
+    kill_leftovers: Optional[str] = typer.Option(None, "--kill-leftovers", metavar="DURATION", help="Once every stage has ended, KILL what they left behind that is still running DURATION later."),
+    no_pdeathsig: bool = typer.Option(False, "--no-pdeathsig", help="Do not give the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running."),
     version: bool = version_option(PROG),
 ) -> int:
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
@@ -133,8 +167,12 @@ def pipe_run(
     grace = parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None
     if grace is not None and not seconds:
         raise UsageError("--kill-after needs --timeout")
+    leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
+    if wait_all and leftovers_s is not None:
+        raise UsageError("--wait-all and --kill-leftovers cannot be used together")
     signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
-    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle,
+    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
+                        subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
                         trace=Tracer(2, f"{PROG}: ") if trace else None)
 
     stdin_fd = _open_input(input_file) if input_file is not None else None
@@ -151,7 +189,8 @@ def pipe_run(
                 if fd is not None:
                     os.close(fd)
                     opened.remove(fd)
-            result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail)
+            result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail,
+                                   wait_all=wait_all, leftovers_kill_after=leftovers_s)
     except BaseException:
         if report_fd is not None:
             os.close(report_fd)
@@ -163,7 +202,7 @@ def pipe_run(
     lost = _write_report(result, report, report_fd) if report is not None else None
     if report_fd is not None:
         os.close(report_fd)
-    if result.received_signal:
+    if result.died_of_received_signal:  # cooperative exit, as bash and tini
         die_of_signal(result.received_signal)
     status = EXIT_TIMEOUT if result.timed_out else result.status
     if lost is not None:  # as reap-watch: the run's own status, or 1 if that was 0
@@ -213,6 +252,11 @@ def _write_report(result, report_format: ReportFormat, report_fd: Optional[int])
                 how = f"{stage.error.reason}"
             lines.append(f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}) "
                          f"{stage.wall_s:.3f}s: {' '.join(stage.argv)}")
+        for adopted in result.adopted:
+            lines.append(f"{PROG}: adopted: pid {adopted.pid} status {adopted.exit.shell_status} "
+                         f"({adopted.exit.describe()}): {' '.join(adopted.argv)}")
+        for pid, argv in result.left_running:
+            lines.append(f"{PROG}: left running: pid {pid}: {' '.join(argv)}")
         extra = " (deadline: exit 124)" if result.timed_out else ""
         lines.append(f"{PROG}: pipeline status {result.status}{' (pipefail)' if result.pipefail else ''}{extra}")
         text = "\n".join(lines) + "\n"

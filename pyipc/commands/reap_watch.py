@@ -36,8 +36,15 @@ zombies, because SIGCHLD signals that arrive together merge into one.
 reap-watch blocks its signals and takes them with sigtimedwait, and on every
 SIGCHLD collects every child that has ended until none is left.
 
+Each COMMAND starts with the signal mask reap-watch inherited and gets
+PR_SET_PDEATHSIG with SIGTERM, so a SIGKILL of reap-watch does not leave it
+running (--no-pdeathsig turns that off). Children that end while later
+COMMANDs are still being started are reaped between starts, with their true
+wall time.
+
 reap-watch ends when every COMMAND has ended; adopted processes still running
-are left to run. With --wait-all it waits for every adopted process too.
+are left to run, and the report names each one (pid, name, argv; in --json,
+"running": true). With --wait-all it waits for every adopted process too.
 
 SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 and SIGQUIT sent to reap-watch are
 passed on to the direct children (with --group, to each one's process group;
@@ -45,7 +52,11 @@ with --wait-all, also to the adopted processes). A Ctrl-C or Ctrl-\\ typed at
 the terminal already reached every process of reap-watch's group, and is sent
 only to those outside it. --grace sends KILL to whatever is left that long
 after the first SIGTERM, SIGINT, SIGHUP or SIGQUIT; once its children are
-gone, reap-watch dies of that signal. SIGUSR1 and SIGUSR2 are only passed on:
+gone, what they left behind (setsid escapees included) gets the same signal
+and KILL a --grace later (one second without --grace), so that nothing is
+left running; then reap-watch dies of that signal if a COMMAND died of it,
+and otherwise exits with the status it would have had, as tini does
+(cooperative exit). SIGUSR1 and SIGUSR2 are only passed on:
 they do not change reap-watch's exit status. A signal that was ignored when
 reap-watch started (nohup, a background job) stays ignored.
 
@@ -62,10 +73,10 @@ death).
         ("0", "Every COMMAND exited 0; with --pid, every watched process ended; with --zombies, there is no zombie."),
         ("1", "With --zombies: there is at least one zombie. Otherwise reap-watch could not run (an --output file cannot be opened, a --pid does not exist), or the report could not be written (when the status would otherwise have been 0)."),
         ("2", "Usage error: no COMMAND, an empty command, unbalanced quotes, a bad duration or pid, options that do not go together."),
-        ("124", "With --pid: the --timeout ran out before every watched process ended."),
+        ("124", "With --pid: the --timeout ran out before every watched process ended; stderr names those still running."),
         ("126", "The first failing COMMAND was found but could not be executed."),
         ("127", "The first failing COMMAND was not found."),
-        ("128+N", "The first failing COMMAND was killed by signal N. When reap-watch itself gets SIGTERM, SIGINT, SIGHUP or SIGQUIT, it dies of that signal once its children are gone."),
+        ("128+N", "The first failing COMMAND was killed by signal N. When reap-watch itself gets SIGTERM, SIGINT, SIGHUP or SIGQUIT, it dies of that signal once its children are gone, if a COMMAND died of it; a COMMAND that handled it and exited gives its own status (a clean docker stop exits 0)."),
         ("other", "The exit status of the first COMMAND, in command-line order, that did not exit 0."),
     ],
     "examples": [
@@ -91,6 +102,16 @@ descendants the process reaped itself.
 The kernel keeps no time of death for a zombie: --zombies shows how long ago
 each one started.
 
+SIGPIPE and SIGXFSZ are always set back to their default action in the
+COMMANDs: the Python interpreter ignores both before any of reap-watch's code
+runs, so reap-watch cannot tell whether they were already ignored when it was
+started. Every other signal ignored at start stays ignored.
+
+Once reap-watch is gone (SIGKILL), PR_SET_PDEATHSIG still reaches the
+COMMANDs, but not what they started: those go to init (or to the nearest other
+subreaper). Finding everything below reap-watch freezes it with SIGSTOP until
+a scan of /proc finds nothing new.
+
 --output FILE is opened (and truncated) only after every other check has
 passed, --pid targets included. If the report cannot be written (a full disk,
 /dev/full), reap-watch goes on reaping and says so once, at the end.
@@ -114,6 +135,7 @@ def reap_watch(
     pid_specs: Optional[List[str]] = typer.Option(None, "--pid", metavar="PID", help="Watch process PID (not a child) and report its end; repeatable.", show_default=False),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="With --pid: exit 124 if a watched process is still running after DURATION."),
     zombies: bool = typer.Option(False, "--zombies", help="List the zombie processes of this machine and exit (1 if there are any)."),
+    no_pdeathsig: bool = typer.Option(False, "--no-pdeathsig", help="Do not give the COMMANDs PR_SET_PDEATHSIG: if reap-watch is killed, they keep running."),
     version: bool = version_option(PROG),
 ) -> int:
     """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
@@ -129,8 +151,8 @@ def reap_watch(
         raise UsageError("COMMANDs, --pid and --zombies cannot be used together")
     if timeout is not None and not pids:
         raise UsageError("--timeout works with --pid only")
-    if (wait_all or group or grace is not None) and not commands:
-        raise UsageError("--wait-all, --group and --grace need a COMMAND")
+    if (wait_all or group or grace is not None or no_pdeathsig) and not commands:
+        raise UsageError("--wait-all, --group, --grace and --no-pdeathsig need a COMMAND")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace_s = parse_or_usage(parse_duration, grace, "--grace") if grace is not None else None
     argvs = [split_command(line) for line in commands or ()]
@@ -147,9 +169,9 @@ def reap_watch(
     try:
         report = _Reporter(out_fd, json_lines)
         if pids:
-            status = _watch(pids, seconds, report)
+            status = _watch(pids, seconds, timeout, report)
         else:
-            status = _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s)
+            status = _reap(argvs, report, wait_all=wait_all, group=group, grace=grace_s, pdeathsig=not no_pdeathsig)
     finally:
         if out_fd != 2:
             os.close(out_fd)
@@ -159,33 +181,48 @@ def reap_watch(
     return status
 
 
-def _reap(argvs, report, *, wait_all, group, grace) -> int:
+def _reap(argvs, report, *, wait_all, group, grace, pdeathsig) -> int:
+    import signal
+
     from ..reaping import Reaper
 
     try:
         with Reaper(argvs, on_death=report, on_drained=report.flush, group=group, wait_all=wait_all,
-                    grace=grace) as reaper:
+                    grace=grace, parent_death_signal=signal.SIGTERM if pdeathsig else None) as reaper:
             reaper.start()  # a COMMAND that cannot start is reported (126/127); the others run
             result = reaper.wait()
+        for left in result.left_running:
+            report(left)
     except OSError as exc:
         raise Die(f"cannot run: {exc.strerror}") from None
     finally:
         report.flush()
-    if result.received_signal:
+    if result.died_of_received_signal:  # cooperative exit, as tini: only if a child died of it
         die_of_signal(result.received_signal)
     return result.status
 
 
-def _watch(pids, seconds, report) -> int:
+def _watch(pids, seconds, timeout_text, report) -> int:
     from ..reaping import watch_pids
 
     try:
-        finished = watch_pids(pids, on_end=lambda end: (report(end), report.flush()), timeout=seconds or None)
+        ended = set()
+
+        def on_end(end) -> None:
+            ended.add(end.pid)
+            report(end)
+            report.flush()
+
+        finished = watch_pids(pids, on_end=on_end, timeout=seconds or None)
     except ProcessLookupError as exc:
         raise Die(f"--pid {exc.filename}: no such process") from None
     except OSError as exc:
         raise Die(f"--pid {exc.filename}: {exc.strerror}") from None
-    return 0 if finished else EXIT_TIMEOUT
+    if finished:
+        return 0
+    running = [str(pid) for pid in dict.fromkeys(pids) if pid not in ended]
+    warn(PROG, f"--timeout {timeout_text} reached; still running: pid {', '.join(running)}")
+    return EXIT_TIMEOUT
 
 
 def _zombies(json_lines: bool) -> int:
@@ -244,7 +281,12 @@ class _Reporter:
 
 
 def _describe(end) -> str:
-    if not hasattr(end, "adopted"):  # a --pid watch: not our child
+    from ..reaping import LeftRunning, WatchedEnd
+
+    if isinstance(end, LeftRunning):
+        what = " ".join(end.argv) if end.argv else end.name
+        return f"{PROG}: pid {end.pid} ({end.name}, adopted): still running, left to run: {what}"
+    if isinstance(end, WatchedEnd):  # a --pid watch: not our child
         how = end.exit.describe() if end.exit else "ended (exit status unknown: not our child)"
         extra = " (seen as a zombie: not our child)" if end.exit else ""
         wall = f" after {end.wall_s:.3f}s" if end.wall_s is not None else ""

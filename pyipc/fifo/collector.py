@@ -57,6 +57,8 @@ class Collector:
             except BlockingIOError:  # stdout is a full pipe: wait for room
                 self.waiter.wait(self.out_fd, select.POLLOUT | select.POLLERR, None)
                 continue
+            if moved is None:
+                continue  # splice turned out impossible (an O_APPEND file...): read and write instead
             if not moved:
                 return self.copied - before
 

@@ -21,7 +21,6 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 FIONREAD = getattr(termios, "FIONREAD", 0x541B)
 SPLICE_F_NONBLOCK = 2
-PIPE_MAX_SIZE_FILE = "/proc/sys/fs/pipe-max-size"
 
 
 def queued(fd: int) -> int:
@@ -43,14 +42,6 @@ def grow_pipe(fd: int, size: int) -> int:
         except OSError:
             pass
     return current
-
-
-def pipe_max_size() -> int:
-    try:
-        with open(PIPE_MAX_SIZE_FILE, "rb") as file:
-            return int(file.read())
-    except (OSError, ValueError):
-        return 1 << 20
 
 
 _tee: tuple[Callable[[int, int, int, int], int], Callable[[], int]] | None = None

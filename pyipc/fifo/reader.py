@@ -237,9 +237,13 @@ def write_all(fd: int, data: bytes | bytearray | memoryview, stop: StopSignals |
             try:
                 written = stop.blocking(os.write, fd, view) if stop else os.write(fd, view)
             except Interrupted as exc:
-                if not finish or held:
+                if not finish or held or stop is None:
                     raise
-                held = exc.signum  # an interrupted write wrote nothing: go on
+                # An interrupted write wrote nothing (or the signal was only
+                # pending): take it off the stop signals, so that a second one
+                # still interrupts, and go on.
+                stop.acknowledge()
+                held = exc.signum
                 continue
             view = view[written:]
     except BrokenPipeError:

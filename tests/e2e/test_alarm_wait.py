@@ -98,7 +98,6 @@ def test_every_into_a_closed_pipe_ends_like_yes(in_tmp):
     (["0.3", "--", "sleep", "30"], 124),
     (["--preserve-status", "0.3", "--", "sleep", "30"], 143),
     (["-s", "KILL", "0.3", "sleep", "30"], 137),
-    (["-k", "0.3", "0.3", "--", PYTHON, "-c", STUBBORN], 137),
     (["0", "--", "sh", "-c", "exit 3"], 3),
     (["abc", "true"], 125),
     (["-1", "true"], 125),
@@ -119,6 +118,16 @@ def test_exit_status_like_coreutils_timeout(args, status, in_tmp):
     if status in (125, 126, 127):
         assert result.stderr.decode().startswith("alarm-wait: "), result.stderr
         assert b"Traceback" not in result.stderr
+
+
+def test_kill_after_kills_a_command_that_does_not_end_on_term(in_tmp):
+    # Race-free stubbornness: alarm-wait is started with TERM blocked, and the
+    # command inherits that mask, so the deadline's TERM stays pending from the
+    # first instant (a command that ignored TERM itself might not have done so
+    # yet when a 0.3 s deadline came, under load).
+    result = run([ALARM_WAIT, "-k", "0.3", "0.3", "--", "sleep", "30"],
+                 preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
+    assert result.returncode == 137, result.stderr
 
 
 def test_error_messages(in_tmp):
@@ -222,3 +231,40 @@ def test_shell_status_of_a_timeout_in_a_script(in_tmp):
     result = run(["sh", "-c", f"'{ALARM_WAIT}' 0.2 sleep 30; echo \"status $?\""])
     assert result.stdout == b"status 124\n"
     assert shell_status(result.returncode) == 0
+
+
+@pytest.mark.timeout(60)
+def test_until_with_ready_fd_never_dies_of_a_signal_sent_once_ready(tmp_path):
+    # The signal comes the moment the newline does, 20 times over: alarm-wait
+    # must take it (exit 0), never die of it (-USR1) nor miss it (124).
+    for _ in range(20):
+        read_end, write_end = os.pipe()
+        proc = subprocess.Popen([ALARM_WAIT, "--until", "USR1", "--ready-fd", str(write_end), "20"],
+                                pass_fds=(write_end,), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(write_end)
+        try:
+            assert os.read(read_end, 10) == b"\n"
+            os.kill(proc.pid, signal.SIGUSR1)
+            assert proc.wait(20) == 0, proc.stderr.read()
+        finally:
+            os.close(read_end)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_ready_fd_needs_a_wait_without_command(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run([ALARM_WAIT, "--ready-fd", str(write_end), "1", "--", "true"], pass_fds=(write_end,),
+                                capture_output=True, timeout=20, cwd=tmp_path)
+        assert result.returncode == 125
+        assert result.stderr.decode().splitlines()[0] == \
+            "alarm-wait: --until, --every, --count and --ready-fd wait without a COMMAND"
+        result = subprocess.run([ALARM_WAIT, "--ready-fd", "2", "--until", "USR1", "1"], capture_output=True,
+                                timeout=20, cwd=tmp_path)
+        assert result.returncode == 125
+        assert result.stderr.decode().splitlines()[0].startswith("alarm-wait: --ready-fd: 2 must be 3 or more")
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -11,7 +11,8 @@ its session.
 
 The cases run in a small thread pool once per module (the commands are
 mostly start-up time), and each case is then checked as a test of its own.
-fifo-recv's memory bound for a 200 MiB line is the FIFO issue's, not here.
+fifo-recv's memory bound for a 200 MiB line is tested in test_fifo_channels.py
+(test_max_size_bounds_a_receivers_memory): it needs a writer, not a bad argv.
 """
 
 from __future__ import annotations
@@ -247,6 +248,17 @@ CASES = [
     failure("fifo-recv", ["out.txt"], "out.txt"),
     failure("fifo-recv", ["missing"], "'missing': No such FIFO"),
     failure("fifo-recv", ["--timeout", "0.1", "p"], "no writer came within 0.1s", code=124),
+    # the FIFO channel options (issue 10)
+    usage("fifo-recv", ["--max-size", "0", "p"], "--max-size: invalid size '0'"),
+    usage("fifo-recv", ["--max-size", "1T", "p"], "--max-size: invalid size '1T'"),
+    usage("fifo-recv", ["--max-size", SUPER2, "p"], f"--max-size: invalid size '{SUPER2}'"),
+    usage("fifo-send", ["--max-size", "-4K", "p"], "--max-size: invalid size '-4K'"),
+    usage("fifo-recv", ["--ready-fd", "1", "p"], "--ready-fd: 1 must be 3 or more"),
+    usage("fifo-recv", ["--ready-fd", "77", "p"], "--ready-fd: 77 is not an open file descriptor"),
+    usage("mkfifo-cat", ["--ready-fd", ARABIC5, "p"], f"--ready-fd: invalid file descriptor '{ARABIC5}'"),
+    usage("mkfifo-cat", ["--ready-fd", "+3", "p"], "--ready-fd: invalid file descriptor '+3'"),
+    usage("fifo-send", ["p", "two\nlines"], "message contains a newline"),
+    failure("fifo-send", ["--timeout", "0.1", "missing", "x"], "'missing' did not appear within 0.1s", code=124),
 ]
 
 

@@ -8,7 +8,6 @@ patterns at full size and puts the figures in bench/RESULTS.md."""
 
 import os
 import random
-import resource
 import select
 import signal
 import stat
@@ -16,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ENV, run, script, wait_for
+from conftest import ENV, drain, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -183,7 +182,7 @@ def test_written_exits_once_written(in_tmp, janitor):
 @pytest.mark.parametrize("taken", [1, 100, 10000])
 def test_epipe_report_counts_the_messages_read(in_tmp, janitor, taken):
     os.mkfifo("q.fifo")
-    feeder = janitor.popen(["seq", "100000"], stdout=subprocess.PIPE)
+    feeder = janitor.popen(["seq", "2000000"], stdout=subprocess.PIPE)  # more than a grown pipe holds
     sender = janitor.popen([FIFO_SEND, "q.fifo"], stdin=feeder.stdout, stderr=subprocess.PIPE, env=ENV)
     feeder.stdout.close()
     result = run([FIFO_RECV, "--count", str(taken), "--timeout", "20", "q.fifo"], env=ENV)
@@ -357,14 +356,7 @@ def test_sigkill_of_a_sender_never_leaves_part_of_a_message(in_tmp, janitor):
                     time.sleep(0.002)
             sender.kill()
             sender.wait(10)
-            while True:
-                try:
-                    chunk = os.read(reader, 1 << 20)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                received += chunk
+            received += drain(reader)
     finally:
         os.close(reader)
     for message in parse(bytes(received), "length"):
@@ -372,40 +364,53 @@ def test_sigkill_of_a_sender_never_leaves_part_of_a_message(in_tmp, janitor):
         assert len(message) == 200_000
 
 
-def test_pipe_is_grown_only_for_a_message_larger_than_it(in_tmp, janitor):
+def test_pipe_is_grown_only_for_a_large_message_or_a_stream(in_tmp, janitor):
     import fcntl
 
     os.mkfifo("q.fifo")
     reader = os.open("q.fifo", os.O_RDONLY | os.O_NONBLOCK)
     try:
-        before = fcntl.fcntl(reader, 1032)  # F_GETPIPE_SZ
+        size = lambda: fcntl.fcntl(reader, 1032)  # noqa: E731 (F_GETPIPE_SZ)
+        before = size()
         sender = janitor.popen([FIFO_SEND, "--written", "q.fifo"], stdin=subprocess.PIPE, env=ENV)
         sender.communicate(b"".join(b"%d\n" % i for i in range(3000)), timeout=20)  # 14 KB of short lines
         assert sender.returncode == 0
-        assert fcntl.fcntl(reader, 1032) == before == 65536
-        while True:
-            try:
-                if not os.read(reader, 1 << 16):
-                    break
-            except BlockingIOError:
-                break
+        assert run([FIFO_SEND, "--written", "q.fifo", "short", "messages"], env=ENV).returncode == 0
+        assert size() == before == 65536, "short messages must leave the FIFO as it is"
+        drain(reader)
         assert run([FIFO_SEND, "--written", "q.fifo", "x" * 100_000], env=ENV).returncode == 0
-        assert fcntl.fcntl(reader, 1032) == 131072
+        assert size() == 131072, "grown to hold the one message larger than it"
+        drain(reader)
+        feeder = janitor.popen(["seq", "200000"], stdout=subprocess.PIPE)  # 1.3 MB: a stream
+        sender = janitor.popen([FIFO_SEND, "--written", "q.fifo"], stdin=feeder.stdout, env=ENV)
+        feeder.stdout.close()
+        while sender.poll() is None:
+            drain(reader)
+            select.select([reader], [], [], 0.05)
+        assert sender.returncode == 0
+        assert size() == 1 << 20, "a stream grows it to 1 MiB"
     finally:
         os.close(reader)
 
 
 def test_max_size_bounds_a_receivers_memory(in_tmp, janitor):
+    # Measured through a small Python parent: a child's ru_maxrss starts at the
+    # high-water mark of the memory it was forked from, and pytest's is large.
+    import sys
+
+    measure = ("import resource, subprocess, sys\n"
+               "result = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+               "sys.stderr.buffer.write(result.stderr)\n"
+               "print(result.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
     os.mkfifo("q.fifo")
-    recv = janitor.popen([FIFO_RECV, "--max-size", "4M", "q.fifo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=ENV)
+    recv = janitor.popen([sys.executable, "-c", measure, FIFO_RECV, "--max-size", "4M", "q.fifo"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     writer = janitor.popen(["bash", "-c", "head -c 200000000 /dev/zero > q.fifo"], stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(recv.pid, 0)
-    recv.returncode = os.waitstatus_to_exitcode(status)
-    assert recv.returncode == 1
-    assert recv.stderr.read() == (b"fifo-recv: a message of more than 4194304 bytes is longer than --max-size "
-                                  b"(4194304 bytes)\n")
-    assert usage.ru_maxrss < 80 * 1024, f"{usage.ru_maxrss} KiB"
+    out, err = recv.communicate(timeout=60)
+    code, maxrss_kib = map(int, out.split())
+    assert code == 1
+    assert err == b"fifo-recv: a message of more than 4194304 bytes is longer than --max-size (4194304 bytes)\n"
+    assert maxrss_kib < 48 * 1024, f"{maxrss_kib} KiB for a 200 MB line with --max-size 4M"
     writer.kill()
     writer.wait(10)
 

@@ -9,27 +9,13 @@ import sys
 import textwrap
 
 import pytest
-from conftest import ENV, ROOT, blocked_writing_a_pipe, proc_stat, run, script, wait_for
+from conftest import ENV, ROOT, blocked_writing_a_pipe, drain, proc_stat, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
 FIFO_SEND = script("fifo-send")
 FIFO_RECV = script("fifo-recv")
 MKFIFO_CAT = script("mkfifo-cat")
-
-
-def drain(fd) -> bytes:
-    """Everything queued in the FIFO behind our non-blocking read end."""
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def message(sender: int, number: int, size: int) -> bytes:
@@ -115,7 +101,7 @@ def test_deadline_with_a_stalled_reader_leaves_only_whole_messages(in_tmp):
     os.mkfifo("p")
     stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)  # a reader that never reads
     try:
-        lines = b"".join(b"message %06d\n" % i for i in range(20000))
+        lines = b"".join(b"message %07d\n" % i for i in range(200000))  # 3.2 MB: more than a grown pipe
         result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=lines, env=ENV)
         assert result.returncode == 124
         assert "nothing of the next message was written" in result.stderr.decode()
@@ -129,7 +115,7 @@ def test_deadline_never_leaves_half_a_large_message(in_tmp):
     os.mkfifo("p")
     stalled = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
     try:
-        first, second = b"a" * 60000 + b"\n", b"b" * 60000 + b"\n"
+        first, second = b"a" * 600000 + b"\n", b"b" * 600000 + b"\n"  # a stream: the pipe grows to 1 MiB
         result = run([FIFO_SEND, "--timeout", "0.3", "p"], input=first + second, env=ENV)
         assert result.returncode == 124, result.stderr
         queued = drain(stalled)

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pexpect
@@ -207,8 +208,12 @@ def test_a_signal_ignored_at_start_does_not_end_pipe_run(janitor):
 def test_timeout_signal_and_kill_after():
     result = pipe_run("--timeout", "0.2", "-s", "INT", "--report", "json", "sleep 30")
     assert result.returncode == 124 and json.loads(result.stderr)["stages"][0]["signal"] == "SIGINT"
-    stubborn = "sh -c 'trap \"\" TERM; exec sleep 30'"
-    result = pipe_run("--timeout", "0.2", "--kill-after", "0.2", "--report", "json", stubborn, "sleep 30")
+    # Race-free: pipe-run starts with TERM blocked and its stages inherit that
+    # mask, so "sleep 30" cannot act on the deadline's TERM (KILL ends it);
+    # the other stage unblocks TERM, so TERM ends it whenever it came.
+    unblocks = f"{sys.executable} -c 'import signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); signal.pause()'"
+    result = pipe_run("--timeout", "0.2", "--kill-after", "0.2", "--report", "json", "sleep 30", unblocks,
+                      preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
     assert result.returncode == 124
     assert [s["signal"] for s in json.loads(result.stderr)["stages"]] == ["SIGKILL", "SIGTERM"]
 

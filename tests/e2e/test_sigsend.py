@@ -7,11 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sysconfig
+import tempfile
 import textwrap
 
 import pytest
 
-from conftest import PYTHON, alive, proc_stat, run, script
+from conftest import PYTHON, ROOT, alive, proc_stat, run, script
 
 SIGSEND = script("sigsend")
 
@@ -202,10 +204,46 @@ def test_exit_codes_some_failed_and_all_failed(helper_file, janitor):
     assert run([SIGSEND, "USR1", str(gone.pid), str(gone.pid)]).returncode == 1
 
 
+def readable_sigsend(dest):
+    """Copy pyipc and every package that sigsend imports into dest, and return
+    the argv that runs sigsend from there. A user who is not root cannot reach
+    a checkout (and its .venv) inside a private directory (mode 0700, as a home
+    directory is), wherever the tests were cloned."""
+    # typer too: a run that hands its argv over to Typer (a usage error) needs it
+    listing = ("import sys, pyipc.commands.sigsend, typer\n"
+               "print('\\n'.join(sorted({m.__file__ for m in list(sys.modules.values())"
+               " if getattr(m, '__file__', None)})))")
+    files = run([PYTHON, "-c", listing]).stdout.decode().split("\n")
+    bases = [str(ROOT), *{sysconfig.get_paths()[k] for k in ("purelib", "platlib")}]
+    tops = {}
+    for path in files:
+        for base in bases:
+            if path.startswith(base + os.sep):
+                top = path[len(base) + 1:].split(os.sep)[0]
+                if not top.startswith(("__editable__", "_distutils_hack")):
+                    tops[top] = os.path.join(base, top)
+    assert "pyipc" in tops and "typer" in tops, tops
+    for top, source in tops.items():
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(dest, top), ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, dest)
+    os.chmod(dest, 0o755)
+    code = f"import sys; sys.path.insert(0, {dest!r}); from pyipc.commands.sigsend import main; main()"
+    return [os.path.realpath(PYTHON), "-S", "-c", code]
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop to nobody")
 def test_operation_not_permitted_names_the_pid(in_tmp):
-    result = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SIGSEND, "0", "1"])
-    assert result.returncode == 1
+    # As nobody. Run from a world-readable copy, not from the checkout: the
+    # test failed from a clone inside a mode-0700 directory (python exited 2).
+    dest = tempfile.mkdtemp(prefix="pyipc-nobody-")
+    try:
+        sigsend = readable_sigsend(dest)
+        result = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *sigsend, "0", "1"], cwd=dest)
+    finally:
+        shutil.rmtree(dest)
+    assert result.returncode == 1, result.stderr
     assert result.stderr.decode() == "sigsend: cannot signal 1: Operation not permitted\n"
 
 
