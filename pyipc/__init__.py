@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .errors import PyipcError as PyipcError
     from .errors import SpawnError as SpawnError
     from .pipeline import Pipeline as Pipeline
+    from .pipeline import PipelineError as PipelineError
     from .pipeline import PipelineResult as PipelineResult
     from .pipeline import StageResult as StageResult
     from .pipeline import run_pipeline as run_pipeline
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "run_pipeline": "pyipc.pipeline",
     "Pipeline": "pyipc.pipeline",
+    "PipelineError": "pyipc.pipeline",
     "PipelineResult": "pyipc.pipeline",
     "StageResult": "pyipc.pipeline",
     "SpawnError": "pyipc.errors",

@@ -148,6 +148,8 @@ class Supervisor:
         self._cleanup_started = False
         self._no_children = False
         self._argv_seen: dict[int, list[str]] = {}
+        self._io: dict[int, Callable[[], bool]] = {}  # fd -> what to do when it is ready
+        self._io_writes: set[int] = set()
 
     # -- setting up ------------------------------------------------------------
 
@@ -181,6 +183,22 @@ class Supervisor:
     def running(self) -> list[Child]:
         return list(self.children.values())
 
+    def watch(self, fd: int, callback: Callable[[], bool], *, write: bool = False) -> None:
+        """Call callback() from the loop whenever fd is readable (write: writable),
+        until it returns False: data exchanged with the children (a caller's
+        input, captured output) moves in the same loop as reaping, signals and
+        deadlines, so neither side waits for the other. The fd must be
+        non-blocking; it stays the caller's to close."""
+        self._io[fd] = callback
+        if write:
+            self._io_writes.add(fd)
+        self._poller.register(fd, select.POLLOUT if write else select.POLLIN)
+
+    def unwatch(self, fd: int) -> None:
+        if self._io.pop(fd, None) is not None:
+            self._io_writes.discard(fd)
+            self._poller.unregister(fd)
+
     def after(self, seconds: float, callback: Callable[[], None]) -> None:
         """Call callback (from the loop) seconds from now."""
         self._timers.append([time.monotonic() + seconds, callback])
@@ -208,6 +226,8 @@ class Supervisor:
                             self._on_signal(info, policy)
                     elif fd in self._by_fd:
                         ready.append(self._by_fd[fd])
+                    elif fd in self._io and not self._io[fd]():
+                        self.unwatch(fd)
                 self._fire_timers()
             # A signal that came with the last exit is still pending: it came
             # while a child ran, so it counts (there is no one left to pass it to).
@@ -223,9 +243,10 @@ class Supervisor:
         the fds that are ready. select(2) while every fd fits in its set (its
         timeout is in microseconds, poll's in whole milliseconds, which would
         make every deadline up to a millisecond late), else poll(2)."""
-        fds = [self._sigfd, *self._by_fd]
-        if max(fds) < 1024:
-            return select.select(fds, [], [], timeout)[0]
+        fds = [self._sigfd, *self._by_fd, *(fd for fd in self._io if fd not in self._io_writes)]
+        if max(fds, default=0) < 1024 and max(self._io_writes, default=0) < 1024:
+            readable, writable, _ = select.select(fds, list(self._io_writes), [], timeout)
+            return readable + writable
         return [fd for fd, _ in self._poller.poll(None if timeout is None else poll_ms(timeout))]
 
     def _timeout(self) -> float | None:
