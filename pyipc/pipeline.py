@@ -25,6 +25,9 @@ __all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "Pipel
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
+
+    from .supervise import Adopted, Child
 
     Stage = str | Sequence[str]  # a command line split as sh would, or an argv
 
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def to_argv(stage, *, shell: bool = False) -> list[str]:
+def to_argv(stage: Stage, *, shell: bool = False) -> list[str]:
     """A stage as argv: a list is taken as it is, a string is split like sh
     would (or, with shell=True, given to /bin/sh -c)."""
     if isinstance(stage, str):
@@ -59,7 +62,7 @@ class StageResult:
         self.started, self.ended = started, ended
         self.stderr: bytes | None = None  # run_pipeline(capture_output=True): what it wrote to stderr
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"StageResult(argv={self.argv!r}, pid={self.pid}, status={self.status})"
 
     @property
@@ -77,7 +80,7 @@ class StageResult:
     def wall_s(self) -> float:
         return (self.ended or time.monotonic()) - self.started
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "argv": self.argv,
             "pid": self.pid,
@@ -94,7 +97,7 @@ class AdoptedProcess:
     def __init__(self, pid: int, argv: list[str], exit: ExitStatus | None):
         self.pid, self.argv, self.exit = pid, argv, exit
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "argv": self.argv,
                 "status": self.exit.shell_status if self.exit else None,
                 "signal": self.exit.signal_name if self.exit else None}
@@ -117,7 +120,7 @@ class PipelineResult:
         self.left_running: list[tuple[int, list[str] | None]] = []
         self.stdout: bytes | None = None  # run_pipeline(capture_output=True): the last stage's output
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"PipelineResult(statuses={self.statuses}, status={self.status}, timed_out={self.timed_out})"
 
     @property
@@ -143,7 +146,7 @@ class PipelineResult:
         return self.received_signal is not None and any(
             stage.exit is not None and stage.exit.signal == self.received_signal for stage in self.stages)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "stages": [stage.as_dict() for stage in self.stages],
                 "adopted": [a.as_dict() for a in self.adopted] +
                            [{"pid": pid, "argv": argv, "status": None, "signal": None, "running": True}
@@ -163,17 +166,18 @@ class _PipelinePolicy(Policy):
     def __init__(self, pipeline: "Pipeline", result: PipelineResult, *, wait_all: bool,
                  leftovers_kill_after: float | None):
         self.pipeline, self.result = pipeline, result
-        self.ending = pipeline.supervisor.forwarded
+        self.ending = pipeline._started().forwarded
         self.wait_all, self.leftovers_kill_after = wait_all, leftovers_kill_after
 
-    def reaped(self, child) -> None:
-        stage = child.tag
+    def reaped(self, child: Child) -> None:
+        stage: StageResult = child.tag
         stage.ended = child.ended
+        assert child.wait_status is not None  # reaped
         stage.exit = ExitStatus.from_wait_status(child.wait_status)
         if self.pipeline.trace:
             self.pipeline.trace(f"waitpid({child.pid}) = {stage.exit.describe()}")
 
-    def adopted(self, orphan) -> None:
+    def adopted(self, orphan: Adopted) -> None:
         name = orphan.info.name if orphan.info else "?"
         exit_status = ExitStatus.from_wait_status(orphan.wait_status)
         self.result.adopted.append(AdoptedProcess(orphan.pid, orphan.argv or [name], exit_status))
@@ -196,7 +200,7 @@ class Pipeline:
 
     def __init__(
         self,
-        stages: Iterable,
+        stages: Iterable[Stage],
         *,
         stdin: int | None = None,
         stdout: int | None = None,
@@ -238,14 +242,17 @@ class Pipeline:
                                      trace=self.trace)
         self.supervisor.begin()
         last = len(self.argvs) - 1
-        cycle_read = cycle_write = None
+        cycle_read: int | None = None
+        cycle_write: int | None = None
         if self.cycle:
             cycle_read, cycle_write = self._pipe()
         stage_stdin = cycle_read if self.cycle else self.stdin
         owned_stdin = self.cycle
         try:
             for index, argv in enumerate(self.argvs):
-                next_read = write_end = None
+                next_read: int | None = None
+                write_end: int | None = None
+                stage_stdout: int | None
                 if index < last:
                     next_read, write_end = self._pipe()
                     stage_stdout = write_end
@@ -254,7 +261,7 @@ class Pipeline:
                 stage_stderr = stage_stdout if (self.merge_stderr and index < last) else self.stage_stderr[index]
                 self._start_stage(argv, stage_stdin, stage_stdout, stage_stderr)
                 # The parent keeps no pipe end a stage owns: otherwise readers never see EOF.
-                if owned_stdin:
+                if owned_stdin and stage_stdin is not None:
                     self._close(stage_stdin)
                 if write_end is not None:
                     self._close(write_end)
@@ -279,13 +286,20 @@ class Pipeline:
         if self.trace:
             self.trace(f"close({fd})")
 
-    def _start_stage(self, argv, stage_stdin, stage_stdout, stage_stderr) -> None:
+    def _started(self) -> Supervisor:
+        """The supervisor of a started pipeline."""
+        if self.supervisor is None:
+            raise RuntimeError("the pipeline has not been started: call start() first")
+        return self.supervisor
+
+    def _start_stage(self, argv: list[str], stage_stdin: int | None, stage_stdout: int | None,
+                     stage_stderr: int | None) -> None:
         result = StageResult(argv=argv, started=time.monotonic())
         self.stages.append(result)
         try:
             result.pid = spawn(
                 argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=self.env, trace=self.trace,
-                sigmask=self.supervisor.child_mask, parent_death_signal=self.parent_death_signal,
+                sigmask=self._started().child_mask, parent_death_signal=self.parent_death_signal,
             )
         except SpawnError as exc:
             result.pid, result.error, result.ended = exc.pid, exc, time.monotonic()
@@ -295,7 +309,7 @@ class Pipeline:
             if self.trace:
                 self.trace(f"exec failed in {exc.pid}: {exc.strerror} ({exc.filename}); reaped")
             return
-        self.supervisor.add(result.pid, tag=result, started=result.started)
+        self._started().add(result.pid, tag=result, started=result.started)
 
     # -- waiting --------------------------------------------------------------
 
@@ -321,7 +335,7 @@ class Pipeline:
         the same signal and KILL a second later; ``wait_all`` waits for
         everything below us; ``leftovers_kill_after`` KILLs what the stages
         left behind that long after they ended on their own."""
-        sup = self.supervisor
+        sup = self._started()
         result = PipelineResult(stages=self.stages, pipefail=pipefail, spawn_errors=self.spawn_errors)
         policy = _PipelinePolicy(self, result, wait_all=wait_all, leftovers_kill_after=leftovers_kill_after)
 
@@ -336,7 +350,7 @@ class Pipeline:
             running = [child.tag for child in sup.running()]
             done: set[int] = set()
             for wave in order(running):
-                pids = [stage.pid for stage in wave if stage.pid in sup.children]
+                pids = [stage.pid for stage in wave if stage.pid is not None and stage.pid in sup.children]
                 done.update(sup.signal_tree(pids, timeout_signal, why="deadline", skip=done, first=pids))
             if self.subreaper:
                 sup.signal_tree([os.getpid()], timeout_signal, why="deadline", include_roots=False, skip=done)
@@ -368,7 +382,7 @@ class Pipeline:
     def __enter__(self) -> "Pipeline":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -436,7 +450,7 @@ class _Exchange:
                 self._close_input()
         for fd in self._chunks:
             os.set_blocking(fd, False)
-            sup.watch(fd, lambda fd=fd: self._read(fd))
+            sup.watch(fd, self._reader(fd))
 
     def _write(self) -> bool:
         try:
@@ -456,6 +470,9 @@ class _Exchange:
         if self._input_fd >= 0:
             os.close(self._input_fd)
             self._input_fd = -1
+
+    def _reader(self, fd: int) -> Callable[[], bool]:
+        return lambda: self._read(fd)
 
     def _read(self, fd: int) -> bool:
         try:
@@ -526,15 +543,19 @@ def run_pipeline(
     if capture_output and stdout is not None:
         raise ValueError("stdout and capture_output arguments may not both be used")
     exchange = _Exchange(input, capture_output, len(stages), merge_stderr) if input is not None or capture_output else None
+    stage_stderr = None
+    if exchange is not None:
+        stdin = exchange.stdin if input is not None else stdin
+        if capture_output:
+            stdout, stage_stderr = exchange.stdout, exchange.stderr
     try:
         with Pipeline(
-            stages, stdin=exchange.stdin if input is not None else stdin,
-            stdout=exchange.stdout if capture_output else stdout, stderr=exchange.stderr if capture_output else None,
-            merge_stderr=merge_stderr, cycle=cycle, shell=shell, env=env, forward_signals=forward_signals, trace=trace,
+            stages, stdin=stdin, stdout=stdout, stderr=stage_stderr, merge_stderr=merge_stderr, cycle=cycle,
+            shell=shell, env=env, forward_signals=forward_signals, trace=trace,
         ) as pipeline:
             pipeline.start()
             if exchange is not None:
-                exchange.started(pipeline.supervisor)
+                exchange.started(pipeline._started())
             result = pipeline.wait(timeout=timeout, timeout_signal=timeout_signal, kill_after=kill_after,
                                    pipefail=pipefail)
         if exchange is not None:

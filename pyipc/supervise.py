@@ -36,6 +36,13 @@ from .durations import poll_ms
 from .errors import SupervisionError
 from .sigblock import BlockedSignals, followed_by_cont, not_ignored
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    import resource
+    from typing import Any
+
+    from ._libc import SigInfo
+
 __all__ = ["Supervisor", "Policy", "Child", "Adopted", "set_child_subreaper", "LEFTOVER_GRACE"]
 
 # After the runner was told to stop (a signal, a deadline) and its direct
@@ -60,14 +67,14 @@ class Child:
 
     __slots__ = ("pid", "tag", "started", "ended", "wait_status", "usage", "pidfd", "info")
 
-    def __init__(self, pid: int, tag=None, started: float | None = None):
-        self.pid, self.tag = pid, tag
+    def __init__(self, pid: int, tag: Any = None, started: float | None = None):
+        self.pid, self.tag = pid, tag  # tag: the runner's own record of this child
         self.started = time.monotonic() if started is None else started
         self.ended: float | None = None
         self.wait_status: int | None = None
-        self.usage = None
+        self.usage: resource.struct_rusage | None = None
         self.pidfd = -1
-        self.info = None  # its /proc stat line, read while it was a zombie
+        self.info: procfs.ProcInfo | None = None  # its /proc stat line, read while it was a zombie
 
 
 class Adopted:
@@ -76,7 +83,8 @@ class Adopted:
 
     __slots__ = ("pid", "info", "argv", "wait_status", "usage")
 
-    def __init__(self, pid, info, argv, wait_status, usage):
+    def __init__(self, pid: int, info: procfs.ProcInfo | None, argv: list[str] | None, wait_status: int,
+                 usage: resource.struct_rusage):
         self.pid, self.info, self.argv, self.wait_status, self.usage = pid, info, argv, wait_status, usage
 
 
@@ -142,9 +150,9 @@ class Supervisor:
         self._waited = (signal.SIGCHLD, *self.forwarded)
         self._blocked = BlockedSignals(self._waited, drain=self._waited)
         self._sigfd = -1
-        self._poller = None
+        self._poller = select.poll()  # made again by begin()
         self._by_fd: dict[int, Child] = {}
-        self._timers: list[list] = []  # [when, callback]
+        self._timers: list[list[Any]] = []  # [when, callback]
         self._cleanup_started = False
         self._no_children = False
         self._argv_seen: dict[int, list[str]] = {}
@@ -171,7 +179,7 @@ class Supervisor:
         self._poller.register(self._sigfd, select.POLLIN)
         return self
 
-    def add(self, pid: int, tag=None, started: float | None = None) -> Child:
+    def add(self, pid: int, tag: Any = None, started: float | None = None) -> Child:
         child = Child(pid, tag, started)
         self.children[pid] = child
         if not self.subreaper:  # a subreaper reaps on SIGCHLD; pidfds would cost one fd per child
@@ -252,7 +260,7 @@ class Supervisor:
     def _timeout(self) -> float | None:
         if not self._timers:
             return None
-        due = min(when for when, _ in self._timers)
+        due: float = min(when for when, _ in self._timers)
         return max(0.0, due - time.monotonic())
 
     def _fire_timers(self) -> None:
@@ -262,7 +270,7 @@ class Supervisor:
                 self._timers.remove(timer)
                 timer[1]()
 
-    def _on_signal(self, info, policy: Policy) -> None:
+    def _on_signal(self, info: SigInfo, policy: Policy) -> None:
         signo = info.si_signo
         if signo == signal.SIGCHLD:
             return  # the reaping at the top of the loop looks
@@ -335,13 +343,13 @@ class Supervisor:
             if peek is None or peek.si_pid == 0:
                 return count
             pid = peek.si_pid
-            child = self.children.get(pid)
+            direct = self.children.get(pid)
             # Still a zombie: /proc/PID/stat has its name and start time until wait4.
             info = procfs.proc_info(pid)
             _, wait_status, usage = os.wait4(pid, 0)
-            if child is not None:
-                child.info = info
-                self._direct_ended(child, wait_status, usage, policy)
+            if direct is not None:
+                direct.info = info
+                self._direct_ended(direct, wait_status, usage, policy)
             else:
                 policy.adopted(Adopted(pid, info, self._argv_seen.pop(pid, None), wait_status, usage))
             count += 1
@@ -355,7 +363,7 @@ class Supervisor:
                 if argv:
                     self._argv_seen[pid] = argv
 
-    def _direct_ended(self, child: Child, wait_status: int, usage, policy: Policy) -> None:
+    def _direct_ended(self, child: Child, wait_status: int, usage: resource.struct_rusage, policy: Policy) -> None:
         child.ended, child.wait_status, child.usage = time.monotonic(), wait_status, usage
         self._forget(child)
         policy.reaped(child)
@@ -432,7 +440,7 @@ class Supervisor:
             os.sched_yield()  # let what was just signalled run (and end) before the scan takes the CPU
         stopped: list[int] = []
         whole_groups: set[int] = set()
-        group_of: dict[int, int] = {}
+        group_of: dict[int, int | None] = {}
         seen: set[int] = skip.union(first)
         give_up = time.monotonic() + _FREEZE_LIMIT
         while True:
@@ -450,11 +458,11 @@ class Supervisor:
             for pid, (_, _, pgid) in live.items():
                 members.setdefault(pgid, []).append(pid)
             for pid in new:
-                pgid = group_of[pid] = live[pid][2] if pid in live else None
-                if pgid is not None and pgid != my_group and pgid not in whole_groups \
-                        and all(member in ours for member in members[pgid]):
-                    whole_groups.add(pgid)
-                    self._kill(-pgid, freeze, why)
+                group = group_of[pid] = live[pid][2] if pid in live else None
+                if group is not None and group != my_group and group not in whole_groups \
+                        and all(member in ours for member in members[group]):
+                    whole_groups.add(group)
+                    self._kill(-group, freeze, why)
             for pid in new:
                 if self.subreaper:
                     argv = procfs.cmdline(pid)
@@ -522,6 +530,6 @@ class Supervisor:
     def __enter__(self) -> "Supervisor":
         return self.begin()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.end()
 
