@@ -11,23 +11,29 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    Bound = tuple[Callable[..., int], Callable[[], int]]
+
 __all__ = ["prctl", "prctl_function", "signalfd", "read_signals", "SigInfo",
            "PR_SET_PDEATHSIG", "PR_SET_CHILD_SUBREAPER"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
-_bound: dict = {}
+_bound: dict[str, Bound] = {}
 
 
-def _bind(name: str):
+def _bind(name: str) -> Bound:
     """(function, get_errno) for libc's name, returning int."""
     if name in _bound:
         return _bound[name]
     try:
         import _ctypes
 
-        class _Int(_ctypes._SimpleCData):
+        class _Int(_ctypes._SimpleCData):  # type: ignore[type-arg]
             _type_ = "i"
 
         class _Function(_ctypes.CFuncPtr):
@@ -35,9 +41,9 @@ def _bind(name: str):
             _restype_ = _Int
 
         class _Libc:
-            _handle = _ctypes.dlopen(None, getattr(_ctypes, "RTLD_LOCAL", 0))
+            _handle = _ctypes.dlopen(None, getattr(_ctypes, "RTLD_LOCAL", 0))  # type: ignore[arg-type]  # None: the program itself
 
-        found = _Function((name, _Libc())), _ctypes.get_errno
+        found: Bound = _Function((name, _Libc())), _ctypes.get_errno  # type: ignore[arg-type]  # any object with _handle
     except (ImportError, AttributeError, TypeError, OSError):
         import ctypes
 
@@ -46,7 +52,7 @@ def _bind(name: str):
     return found
 
 
-def prctl_function():
+def prctl_function() -> Callable[..., int]:
     """The bound prctl itself, for a forked child: looked up in the parent, so
     that the child between fork and exec only calls it."""
     return _bind("prctl")[0]
@@ -59,14 +65,14 @@ def prctl(option: int, arg: int = 0) -> None:
         raise OSError(err, f"prctl({option}): {os.strerror(err)}")
 
 
-def signalfd(signals) -> int:
+def signalfd(signals: Iterable[int]) -> int:
     """A new non-blocking, close-on-exec signalfd for the (blocked) signals:
     readable while one of them is pending for this thread or the process."""
     mask = bytearray(128)  # glibc's sigset_t: 1024 bits
     for signum in signals:
         mask[(signum - 1) // 8] |= 1 << ((signum - 1) % 8)
     function, get_errno = _bind("signalfd")
-    fd = function(-1, bytes(mask), os.O_CLOEXEC | os.O_NONBLOCK)
+    fd: int = function(-1, bytes(mask), os.O_CLOEXEC | os.O_NONBLOCK)
     if fd < 0:
         err = get_errno()
         raise OSError(err, f"signalfd: {os.strerror(err)}")
@@ -82,7 +88,7 @@ class SigInfo:
     def __init__(self, signo: int, code: int, pid: int):
         self.si_signo, self.si_code, self.si_pid = signo, code, pid
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SigInfo(si_signo={self.si_signo}, si_code={self.si_code}, si_pid={self.si_pid})"
 
 
@@ -92,7 +98,7 @@ _ORDER = sys.byteorder  # the struct is in native byte order
 
 def read_signals(fd: int) -> list[SigInfo]:
     """Take every signal pending on a signalfd, without waiting."""
-    taken = []
+    taken: list[SigInfo] = []
     while True:
         try:
             data = os.read(fd, _SIGINFO_SIZE * 16)

@@ -18,6 +18,10 @@ from collections.abc import Callable, Sequence
 from .sigblock import BlockedSignals, take_pending
 from .status import ExitStatus
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from .supervise import Adopted, Child, Supervisor
+
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
 
 ALARM, UNTIL, COUNT = "alarm", "until", "count"  # why a wait ended
@@ -91,6 +95,7 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
             _arm(0)
             for _ in take_pending([signal.SIGALRM]):
                 pass  # a stale tick
+            assert seconds is not None  # without it, the loop ended by count or until
             left = start + seconds - time.monotonic()
             if left <= 0:
                 return ALARM
@@ -127,10 +132,10 @@ class _DeadlinePolicy:
 
     record_argv, wait_all, grace, leftovers_kill_after = False, False, None, None
 
-    def __init__(self, deadline: "Deadline", ending):
+    def __init__(self, deadline: Deadline, ending: Sequence[int]):
         self.deadline, self.ending = deadline, tuple(ending)
 
-    def adopted(self, orphan) -> None:
+    def adopted(self, orphan: Adopted) -> None:
         pass  # reaped, and not reported: alarm-wait reports COMMAND only
 
     def drained(self) -> None:
@@ -139,11 +144,12 @@ class _DeadlinePolicy:
     def killing(self, why: str) -> None:
         pass
 
-    def forward(self, sup, signum, skip_group) -> None:
+    def forward(self, sup: Supervisor, signum: int, skip_group: int | None) -> None:
         self.deadline._tell(signum, "passing on")
         sup.send(sup.running(), signum, group=not self.deadline.foreground, skip_group=skip_group, why="passing on")
 
-    def reaped(self, child) -> None:
+    def reaped(self, child: Child) -> None:
+        assert child.wait_status is not None  # reaped
         self.deadline.exit = ExitStatus.from_wait_status(child.wait_status)
 
 
@@ -182,7 +188,7 @@ class Deadline:
             sup.add(self.pid)
             return self._wait(sup)
 
-    def _wait(self, sup) -> DeadlineResult:
+    def _wait(self, sup: Supervisor) -> DeadlineResult:
         policy = _DeadlinePolicy(self, sup.forwarded)
         state = {"timed_out": False, "killed": False}
 
@@ -203,10 +209,12 @@ class Deadline:
 
         if self.seconds > 0:
             sup.after(self.seconds, deadline)
-        sup.run(policy)
+        sup.run(policy)  # type: ignore[arg-type]  # _DeadlinePolicy has Policy's interface, written out
+        assert self.exit is not None  # the run ends once the command is reaped
         return DeadlineResult(self.exit, state["timed_out"], state["killed"], sup.received_signal)
 
-    def _signal(self, sup, signum: int, why: str) -> None:
+    def _signal(self, sup: Supervisor, signum: int, why: str) -> None:
+        assert self.pid is not None  # the command was started
         if self.foreground:
             sup.send(sup.running(), signum, why=why)
         elif self.subreaper:

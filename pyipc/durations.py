@@ -1,8 +1,14 @@
 """Durations as the commands take them: what strtod(3) reads, as coreutils
 timeout takes them, with an optional unit s/m/h/d."""
 
+from __future__ import annotations
+
 import enum
 import math
+
+TYPE_CHECKING = False  # typing costs start-up
+if TYPE_CHECKING:
+    import re  # imported for real only when a strtod form needs it (see parse_duration)
 
 from .errors import UsageError
 
@@ -99,7 +105,7 @@ def _clamp(value: float) -> float:
     return min(max(value, MIN_POSITIVE_DURATION), MAX_DURATION)
 
 
-def _mantissa(match) -> str:
+def _mantissa(match: re.Match[str]) -> str:
     """The digits before any exponent: whether the number written is 0."""
     if match["hex"]:
         return match["hex"][2:].replace("P", "p").split("p")[0]

@@ -34,14 +34,15 @@ class SpawnError(PyipcError, OSError):
     missing or not executable) or the setup before it (dup2, setpgid, ...).
     """
 
-    def __init__(self, err, filename, exec_reached, pid=None, wait_status=None):
+    def __init__(self, err: int, filename: str, exec_reached: bool, pid: int | None = None,
+                 wait_status: int | None = None):
         super().__init__(err, os.strerror(err), filename)
         self.exec_reached = exec_reached
         self.pid = pid
         self.wait_status = wait_status
 
     @property
-    def exit_status(self):
+    def exit_status(self) -> int:
         """Shell-style status a shell would give this failure: 127 or 126
         (bash and coreutils timeout give 126 for ENOTDIR: /etc/passwd/x)."""
         if self.exec_reached and self.errno == _errno.ENOENT:
@@ -49,13 +50,13 @@ class SpawnError(PyipcError, OSError):
         return EXIT_CANNOT_INVOKE
 
     @property
-    def reason(self):
+    def reason(self) -> str:
         """What a shell would say: 'command not found' for a PATH miss."""
         if self.exec_reached and self.errno == _errno.ENOENT and "/" not in self.filename:
             return "command not found"
         if self.errno == _errno.EACCES and os.path.isdir(self.filename):
             return "Is a directory"
-        return self.strerror
+        return self.strerror or os.strerror(self.errno or 0)  # always set by __init__; typeshed allows None
 
 
 class SupervisionError(PyipcError, RuntimeError):

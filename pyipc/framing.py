@@ -14,6 +14,13 @@ from collections.abc import Iterator
 
 from .errors import PyipcError, UsageError
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Buffer = bytes | bytearray
+    Counter = Callable[[Buffer, int, int, int], int]
+
 PIPE_BUF = 4096  # POSIX minimum is 512; Linux's, the size of an atomic pipe write
 FRAMINGS = ("line", "nul", "length")
 TERMINATORS = {"line": b"\n", "nul": b"\0"}
@@ -22,29 +29,30 @@ MAX_LENGTH = 2**32 - 1
 DEFAULT_MAX_SIZE = 16 << 20  # --max-size: one message held in memory at most
 
 
-def _python_count(buf, byte: int, start: int, end: int) -> int:
+def _python_count(buf: Buffer, byte: int, start: int, end: int) -> int:
     return buf.count(bytes((byte,)), start, end)
 
 
-def _choose_count():
+def _choose_count() -> Counter:
     """pyipc._speedups.count when that optional C extension was built and
     PYIPC_NO_SPEEDUPS is not set; else bytes.count. Chosen once, on first use."""
     global _count
     import os
 
-    _count = _python_count
+    chosen: Counter = _python_count
     if not os.environ.get("PYIPC_NO_SPEEDUPS"):
         try:
-            from ._speedups import count as _count
+            from ._speedups import count as chosen
         except ImportError:
             pass
-    return _count
+    _count = chosen
+    return chosen
 
 
-_count = None
+_count: Counter | None = None
 
 
-def count_terminators(buf, term: bytes, start: int = 0, end: int | None = None) -> int:
+def count_terminators(buf: Buffer, term: bytes, start: int = 0, end: int | None = None) -> int:
     """How many messages end in buf[start:end], for line and nul framing:
     buf.count(term, start, end), about four times faster when the optional
     C helper is installed (CPython 3.11's bytes.count branches on every match)."""
@@ -91,7 +99,7 @@ def frame(message: bytes, framing: str) -> bytes:
     return message + term
 
 
-def complete_end(buf, framing: str, start: int = 0, end: int | None = None) -> int:
+def complete_end(buf: bytes | bytearray, framing: str, start: int = 0, end: int | None = None) -> int:
     """Offset just past the last whole message in buf[start:end] (start if none)."""
     size = len(buf) if end is None else end
     term = TERMINATORS.get(framing)
@@ -107,7 +115,7 @@ def complete_end(buf, framing: str, start: int = 0, end: int | None = None) -> i
     return pos
 
 
-def finish(rest: bytes, framing: str) -> bytes:
+def finish(rest: bytes | bytearray, framing: str) -> bytes:
     """What to make of bytes left after the last terminator when the stream
     ends: a last line without its newline is still a message; a cut length
     frame is an error."""
@@ -122,7 +130,7 @@ def finish(rest: bytes, framing: str) -> bytes:
 READ_SIZE = 1 << 16  # larger reads of a pipe measured slower (and a bytes result that large is mmap'ed anew each time)
 
 
-def runs(read_into, framing: str, readsize: int = READ_SIZE,
+def runs(read_into: Callable[[memoryview], int], framing: str, readsize: int = READ_SIZE,
          max_size: int | None = None) -> Iterator[tuple[bytearray, int]]:
     """Read a stream of framed messages and yield (buf, end) as it arrives:
     buf[:end] holds the whole messages not yielded before. buf is one buffer,
@@ -168,7 +176,7 @@ def runs(read_into, framing: str, readsize: int = READ_SIZE,
         yield bytearray(last), len(last)
 
 
-def first_too_large(buf, start: int, end: int, framing: str, max_size: int) -> tuple[int, int] | None:
+def first_too_large(buf: bytes | bytearray, start: int, end: int, framing: str, max_size: int) -> tuple[int, int] | None:
     """(offset, size) of the first whole message in buf[start:end] (which ends
     on a boundary) longer than max_size, or None. Costs a scan only when
     buf[start:end] is itself longer than max_size."""
@@ -189,7 +197,7 @@ def first_too_large(buf, start: int, end: int, framing: str, max_size: int) -> t
     return None
 
 
-def check_size(buf, have: int, framing: str, max_size: int) -> None:
+def check_size(buf: bytes | bytearray, have: int, framing: str, max_size: int) -> None:
     """buf[:have] starts a message that has not ended yet: FramingError
     (TOO_LARGE) if it is already known to be longer than max_size."""
     if TERMINATORS.get(framing) is None:
@@ -200,7 +208,7 @@ def check_size(buf, have: int, framing: str, max_size: int) -> None:
         raise too_large(framing, have, max_size, at_least=True)
 
 
-def batches(buf, end: int, framing: str, limit: int = PIPE_BUF, start: int = 0) -> Iterator[tuple[int, int, int]]:
+def batches(buf: bytes | bytearray, end: int, framing: str, limit: int = PIPE_BUF, start: int = 0) -> Iterator[tuple[int, int, int]]:
     """Split the whole messages in buf[start:end] into (start, stop, count) runs
     of at most ``limit`` bytes that end on message boundaries. A message longer
     than limit comes alone (count 1) and may be longer."""
@@ -227,12 +235,13 @@ def batches(buf, end: int, framing: str, limit: int = PIPE_BUF, start: int = 0) 
         pos = stop
 
 
-def split(buf, framing: str) -> list[bytes]:
+def split(buf: bytes | bytearray | memoryview, framing: str) -> list[bytes]:
     """The payloads of the whole messages in buf (which ends on a boundary)."""
     term = TERMINATORS.get(framing)
     if term is not None:
         return bytes(buf[:-1]).split(term) if buf else []
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while pos < len(buf):
         size = int.from_bytes(buf[pos:pos + HEADER], "big")
         out.append(bytes(buf[pos + HEADER:pos + HEADER + size]))

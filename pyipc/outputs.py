@@ -62,17 +62,18 @@ def open_outputs(outputs: list[Output]) -> list[int]:
                 fds[i] = fd
         for i in deferred:  # FIFOs without a reader: now wait for one, as a shell's > does
             fds[i] = _open(outputs[i], created, nonblocking=False)
-        for out, fd in zip(outputs, fds):
+        opened = [fd for fd in fds if fd is not None]  # all: a blocking open gives an fd or raises
+        for out, fd in zip(outputs, opened):
             info = os.fstat(fd)
             for input_fd in out.not_same_as:
                 source = os.fstat(input_fd)
                 if stat.S_ISREG(info.st_mode) and (source.st_dev, source.st_ino) == (info.st_dev, info.st_ino):
                     raise SameAsInput(out.path)
-        for fd in fds:
+        for fd in opened:
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
             if flags & os.O_NONBLOCK:
                 fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-        for out, fd in zip(outputs, fds):
+        for out, fd in zip(outputs, opened):
             if not out.append and stat.S_ISREG(os.fstat(fd).st_mode):
                 try:
                     os.ftruncate(fd, 0)
@@ -84,10 +85,10 @@ def open_outputs(outputs: list[Output]) -> list[int]:
                 os.close(fd)
         _remove_created(created)
         raise
-    return fds
+    return opened
 
 
-def _open(out: Output, created: list, *, nonblocking: bool) -> int | None:
+def _open(out: Output, created: list[tuple[str, int, int]], *, nonblocking: bool) -> int | None:
     """The fd of out.path opened for writing, without truncating it; None when
     nonblocking and it is a FIFO with no reader yet."""
     flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY | (os.O_APPEND if out.append else 0)
@@ -113,7 +114,7 @@ def _open(out: Output, created: list, *, nonblocking: bool) -> int | None:
     return os.open(out.path, flags | os.O_CREAT, 0o666)
 
 
-def _remove_created(created: list) -> None:
+def _remove_created(created: list[tuple[str, int, int]]) -> None:
     for path, dev, ino in created:
         try:
             info = os.stat(path, follow_symlinks=False)

@@ -14,14 +14,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from .cmdline import split_command
-from .errors import SpawnError
+from .errors import PyipcError, SpawnError
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus
 from .supervise import Policy, Supervisor
 
-__all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "run_pipeline", "to_argv", "all_at_once"]
+__all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "PipelineError", "run_pipeline", "to_argv",
+           "all_at_once"]
 
-Stage = "str | Sequence[str]"
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from .supervise import Adopted, Child
+
+    Stage = str | Sequence[str]  # a command line split as sh would, or an argv
 
 # Signals that stop the pipeline early: passed on to every stage; the caller
 # (pipe-run) dies of the same signal once every stage is reaped, if one of
@@ -29,7 +37,7 @@ Stage = "str | Sequence[str]"
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def to_argv(stage, *, shell: bool = False) -> list[str]:
+def to_argv(stage: Stage, *, shell: bool = False) -> list[str]:
     """A stage as argv: a list is taken as it is, a string is split like sh
     would (or, with shell=True, given to /bin/sh -c)."""
     if isinstance(stage, str):
@@ -52,8 +60,9 @@ class StageResult:
                  error: SpawnError | None = None, started: float = 0.0, ended: float | None = None):
         self.argv, self.pid, self.exit, self.error = argv, pid, exit, error
         self.started, self.ended = started, ended
+        self.stderr: bytes | None = None  # run_pipeline(capture_output=True): what it wrote to stderr
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"StageResult(argv={self.argv!r}, pid={self.pid}, status={self.status})"
 
     @property
@@ -71,7 +80,7 @@ class StageResult:
     def wall_s(self) -> float:
         return (self.ended or time.monotonic()) - self.started
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "argv": self.argv,
             "pid": self.pid,
@@ -88,7 +97,7 @@ class AdoptedProcess:
     def __init__(self, pid: int, argv: list[str], exit: ExitStatus | None):
         self.pid, self.argv, self.exit = pid, argv, exit
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "argv": self.argv,
                 "status": self.exit.shell_status if self.exit else None,
                 "signal": self.exit.signal_name if self.exit else None}
@@ -109,8 +118,9 @@ class PipelineResult:
         self.spawn_errors = spawn_errors if spawn_errors is not None else []
         self.adopted: list[AdoptedProcess] = []
         self.left_running: list[tuple[int, list[str] | None]] = []
+        self.stdout: bytes | None = None  # run_pipeline(capture_output=True): the last stage's output
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"PipelineResult(statuses={self.statuses}, status={self.status}, timed_out={self.timed_out})"
 
     @property
@@ -136,7 +146,7 @@ class PipelineResult:
         return self.received_signal is not None and any(
             stage.exit is not None and stage.exit.signal == self.received_signal for stage in self.stages)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "stages": [stage.as_dict() for stage in self.stages],
                 "adopted": [a.as_dict() for a in self.adopted] +
                            [{"pid": pid, "argv": argv, "status": None, "signal": None, "running": True}
@@ -156,17 +166,18 @@ class _PipelinePolicy(Policy):
     def __init__(self, pipeline: "Pipeline", result: PipelineResult, *, wait_all: bool,
                  leftovers_kill_after: float | None):
         self.pipeline, self.result = pipeline, result
-        self.ending = pipeline.supervisor.forwarded
+        self.ending = pipeline._started().forwarded
         self.wait_all, self.leftovers_kill_after = wait_all, leftovers_kill_after
 
-    def reaped(self, child) -> None:
-        stage = child.tag
+    def reaped(self, child: Child) -> None:
+        stage: StageResult = child.tag
         stage.ended = child.ended
+        assert child.wait_status is not None  # reaped
         stage.exit = ExitStatus.from_wait_status(child.wait_status)
         if self.pipeline.trace:
             self.pipeline.trace(f"waitpid({child.pid}) = {stage.exit.describe()}")
 
-    def adopted(self, orphan) -> None:
+    def adopted(self, orphan: Adopted) -> None:
         name = orphan.info.name if orphan.info else "?"
         exit_status = ExitStatus.from_wait_status(orphan.wait_status)
         self.result.adopted.append(AdoptedProcess(orphan.pid, orphan.argv or [name], exit_status))
@@ -184,11 +195,12 @@ class Pipeline:
     child subreaper, so that what stages leave behind is adopted, reaped and
     reported, and deadlines and passed-on signals reach it too (pipe-run does;
     it changes the calling process for good). parent_death_signal: given to
-    each stage with PR_SET_PDEATHSIG (None: none)."""
+    each stage with PR_SET_PDEATHSIG (None: none). stderr: an fd for each
+    stage's stderr (None: ours); merge_stderr takes precedence."""
 
     def __init__(
         self,
-        stages: Iterable,
+        stages: Iterable[Stage],
         *,
         stdin: int | None = None,
         stdout: int | None = None,
@@ -200,8 +212,10 @@ class Pipeline:
         subreaper: bool = False,
         parent_death_signal: int | None = None,
         trace: Tracer | None = None,
+        stderr: Sequence[int | None] | None = None,
     ):
         self.argvs = [to_argv(stage, shell=shell) for stage in stages]
+        self.stage_stderr = list(stderr) if stderr is not None else [None] * len(self.argvs)
         if not self.argvs:
             raise ValueError("a pipeline needs at least one stage")
         if cycle and (stdin is not None or stdout is not None):
@@ -228,23 +242,26 @@ class Pipeline:
                                      trace=self.trace)
         self.supervisor.begin()
         last = len(self.argvs) - 1
-        cycle_read = cycle_write = None
+        cycle_read: int | None = None
+        cycle_write: int | None = None
         if self.cycle:
             cycle_read, cycle_write = self._pipe()
         stage_stdin = cycle_read if self.cycle else self.stdin
         owned_stdin = self.cycle
         try:
             for index, argv in enumerate(self.argvs):
-                next_read = write_end = None
+                next_read: int | None = None
+                write_end: int | None = None
+                stage_stdout: int | None
                 if index < last:
                     next_read, write_end = self._pipe()
                     stage_stdout = write_end
                 else:
                     stage_stdout = cycle_write if self.cycle else self.stdout
-                stage_stderr = stage_stdout if (self.merge_stderr and index < last) else None
+                stage_stderr = stage_stdout if (self.merge_stderr and index < last) else self.stage_stderr[index]
                 self._start_stage(argv, stage_stdin, stage_stdout, stage_stderr)
                 # The parent keeps no pipe end a stage owns: otherwise readers never see EOF.
-                if owned_stdin:
+                if owned_stdin and stage_stdin is not None:
                     self._close(stage_stdin)
                 if write_end is not None:
                     self._close(write_end)
@@ -269,13 +286,20 @@ class Pipeline:
         if self.trace:
             self.trace(f"close({fd})")
 
-    def _start_stage(self, argv, stage_stdin, stage_stdout, stage_stderr) -> None:
+    def _started(self) -> Supervisor:
+        """The supervisor of a started pipeline."""
+        if self.supervisor is None:
+            raise RuntimeError("the pipeline has not been started: call start() first")
+        return self.supervisor
+
+    def _start_stage(self, argv: list[str], stage_stdin: int | None, stage_stdout: int | None,
+                     stage_stderr: int | None) -> None:
         result = StageResult(argv=argv, started=time.monotonic())
         self.stages.append(result)
         try:
             result.pid = spawn(
                 argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=self.env, trace=self.trace,
-                sigmask=self.supervisor.child_mask, parent_death_signal=self.parent_death_signal,
+                sigmask=self._started().child_mask, parent_death_signal=self.parent_death_signal,
             )
         except SpawnError as exc:
             result.pid, result.error, result.ended = exc.pid, exc, time.monotonic()
@@ -285,7 +309,7 @@ class Pipeline:
             if self.trace:
                 self.trace(f"exec failed in {exc.pid}: {exc.strerror} ({exc.filename}); reaped")
             return
-        self.supervisor.add(result.pid, tag=result, started=result.started)
+        self._started().add(result.pid, tag=result, started=result.started)
 
     # -- waiting --------------------------------------------------------------
 
@@ -311,7 +335,7 @@ class Pipeline:
         the same signal and KILL a second later; ``wait_all`` waits for
         everything below us; ``leftovers_kill_after`` KILLs what the stages
         left behind that long after they ended on their own."""
-        sup = self.supervisor
+        sup = self._started()
         result = PipelineResult(stages=self.stages, pipefail=pipefail, spawn_errors=self.spawn_errors)
         policy = _PipelinePolicy(self, result, wait_all=wait_all, leftovers_kill_after=leftovers_kill_after)
 
@@ -326,7 +350,7 @@ class Pipeline:
             running = [child.tag for child in sup.running()]
             done: set[int] = set()
             for wave in order(running):
-                pids = [stage.pid for stage in wave if stage.pid in sup.children]
+                pids = [stage.pid for stage in wave if stage.pid is not None and stage.pid in sup.children]
                 done.update(sup.signal_tree(pids, timeout_signal, why="deadline", skip=done, first=pids))
             if self.subreaper:
                 sup.signal_tree([os.getpid()], timeout_signal, why="deadline", include_roots=False, skip=done)
@@ -358,12 +382,132 @@ class Pipeline:
     def __enter__(self) -> "Pipeline":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
+class PipelineError(PyipcError):
+    """run_pipeline(check=True) and the pipeline's status was not 0 (as
+    subprocess.CalledProcessError): ``result`` is the whole PipelineResult,
+    statuses and captured output included."""
+
+    def __init__(self, result: PipelineResult):
+        super().__init__(result.status, result.statuses)
+        self.result = result
+
+    @property
+    def status(self) -> int:
+        return self.result.status
+
+
+class _Exchange:
+    """run_pipeline's input and captured output: pipes whose far ends the
+    stages get (stdin, stdout, stderr), and whose near ends the supervision
+    loop writes and reads as they become ready, non-blocking, so that a
+    pipeline that reads and writes megabytes never waits for us, nor we for it."""
+
+    def __init__(self, data: bytes | None, capture: bool, stages: int, merge_stderr: bool):
+        self.stdin: int | None = None     # the first stage's stdin
+        self.stdout: int | None = None    # the last stage's stdout
+        self.stderr: list[int | None] = [None] * stages
+        self._theirs: list[int] = []      # closed here once the stages have them
+        self._input_fd = -1
+        self._input = memoryview(data if data is not None else b"")
+        self._stdout_fd = -1
+        self._stderr_fds: list[int] = [-1] * stages
+        self._chunks: dict[int, list[bytes]] = {}
+        try:
+            if data is not None:
+                self.stdin, self._input_fd = self._pipe(theirs_first=True)
+            if capture:
+                self._stdout_fd, self.stdout = self._pipe(theirs_first=False)
+                for index in range(stages):
+                    if not (merge_stderr and index < stages - 1):
+                        self._stderr_fds[index], self.stderr[index] = self._pipe(theirs_first=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def _pipe(self, *, theirs_first: bool) -> tuple[int, int]:
+        read_end, write_end = make_pipe()
+        theirs = read_end if theirs_first else write_end
+        self._theirs.append(theirs)
+        if not theirs_first:
+            self._chunks[read_end] = []
+        return read_end, write_end
+
+    def started(self, sup: Supervisor) -> None:
+        """The stages hold their ends now: close ours of those (or no stage
+        would ever see EOF) and let the loop move the data."""
+        for fd in self._theirs:
+            os.close(fd)
+        self._theirs = []
+        if self._input_fd >= 0:
+            os.set_blocking(self._input_fd, False)
+            if self._input:
+                sup.watch(self._input_fd, self._write, write=True)
+            else:
+                self._close_input()
+        for fd in self._chunks:
+            os.set_blocking(fd, False)
+            sup.watch(fd, self._reader(fd))
+
+    def _write(self) -> bool:
+        try:
+            written = os.write(self._input_fd, self._input[:1 << 16])
+        except BlockingIOError:
+            return True
+        except BrokenPipeError:  # the first stage ended without reading it all, as with a shell's pipe
+            self._close_input()
+            return False
+        self._input = self._input[written:]
+        if not self._input:
+            self._close_input()  # EOF for the first stage
+            return False
+        return True
+
+    def _close_input(self) -> None:
+        if self._input_fd >= 0:
+            os.close(self._input_fd)
+            self._input_fd = -1
+
+    def _reader(self, fd: int) -> Callable[[], bool]:
+        return lambda: self._read(fd)
+
+    def _read(self, fd: int) -> bool:
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        self._chunks[fd].append(data)
+        return bool(data)
+
+    def finish(self, result: PipelineResult) -> None:
+        """After the stages have ended: take what is still in the pipes (not
+        waiting for processes they left behind that may hold them open)."""
+        self._close_input()
+        for fd, chunks in self._chunks.items():
+            while not chunks or chunks[-1]:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                chunks.append(data)
+        if self._stdout_fd >= 0:
+            result.stdout = b"".join(self._chunks[self._stdout_fd])
+        for stage, fd in zip(result.stages, self._stderr_fds):
+            if fd >= 0:
+                stage.stderr = b"".join(self._chunks[fd])
+
+    def close(self) -> None:
+        self._close_input()
+        for fd in [*self._theirs, *self._chunks]:
+            os.close(fd)
+        self._theirs, self._chunks = [], {}
+
+
 def run_pipeline(
-    *stages,
+    *stages: Stage,
     stdin: int | None = None,
     stdout: int | None = None,
     merge_stderr: bool = False,
@@ -376,15 +520,49 @@ def run_pipeline(
     env: Mapping[str, str] | None = None,
     forward_signals: bool | None = None,
     trace: Tracer | None = None,
+    input: bytes | None = None,
+    capture_output: bool = False,
+    check: bool = False,
 ) -> PipelineResult:
     """Run stages as ``stage1 | stage2 | ...`` and return every stage's status.
 
     Example: ``run_pipeline("yes", "head -1").statuses == [141, 0]``; the
     status is 0, or 141 with ``pipefail=True``.
+
+    As subprocess.run has them: ``input`` (bytes) is fed to the first stage
+    (instead of stdin); ``capture_output`` collects the last stage's stdout
+    in ``result.stdout`` and each stage's stderr in ``result.stages[i].stderr``
+    (instead of stdout and our stderr; with merge_stderr, the stages but the
+    last send stderr down the pipe). Both move in the supervision loop with
+    the reaping and the deadline, so no size deadlocks and the deadline holds.
+    ``check``: raise PipelineError, which carries the result, when the status
+    (with pipefail: the rightmost failure) is not 0.
     """
-    with Pipeline(
-        stages, stdin=stdin, stdout=stdout, merge_stderr=merge_stderr, cycle=cycle, shell=shell,
-        env=env, forward_signals=forward_signals, trace=trace,
-    ) as pipeline:
-        pipeline.start()
-        return pipeline.wait(timeout=timeout, timeout_signal=timeout_signal, kill_after=kill_after, pipefail=pipefail)
+    if input is not None and stdin is not None:
+        raise ValueError("stdin and input arguments may not both be used")
+    if capture_output and stdout is not None:
+        raise ValueError("stdout and capture_output arguments may not both be used")
+    exchange = _Exchange(input, capture_output, len(stages), merge_stderr) if input is not None or capture_output else None
+    stage_stderr = None
+    if exchange is not None:
+        stdin = exchange.stdin if input is not None else stdin
+        if capture_output:
+            stdout, stage_stderr = exchange.stdout, exchange.stderr
+    try:
+        with Pipeline(
+            stages, stdin=stdin, stdout=stdout, stderr=stage_stderr, merge_stderr=merge_stderr, cycle=cycle,
+            shell=shell, env=env, forward_signals=forward_signals, trace=trace,
+        ) as pipeline:
+            pipeline.start()
+            if exchange is not None:
+                exchange.started(pipeline._started())
+            result = pipeline.wait(timeout=timeout, timeout_signal=timeout_signal, kill_after=kill_after,
+                                   pipefail=pipefail)
+        if exchange is not None:
+            exchange.finish(result)
+    finally:
+        if exchange is not None:
+            exchange.close()
+    if check and result.status:
+        raise PipelineError(result)
+    return result

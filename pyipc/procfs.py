@@ -8,6 +8,10 @@ import time
 
 from ._record import _Record
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "process_table", "below", "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -22,11 +26,18 @@ class ProcInfo(_Record):
     """What /proc/PID/stat says about a process (zombies included)."""
 
     __slots__ = ('pid', 'name', 'state', 'ppid', 'pgid', 'start_ticks', 'exit_code')
+    pid: int
+    name: str
+    state: str
+    ppid: int
+    pgid: int
+    start_ticks: int
+    exit_code: int
     # exit_code: the raw wait status; only meaningful for a zombie
 
     @property
     def age_s(self) -> float:
-        return max(0.0, _boot_seconds() - self.start_ticks / _CLK_TCK)
+        return max(0.0, _boot_seconds() - self.start_ticks / float(_CLK_TCK))
 
 
 def proc_info(pid: int) -> ProcInfo | None:
@@ -91,7 +102,7 @@ def own_children() -> list[int]:
     return found
 
 
-def holds_open(pid: int, path) -> bool:
+def holds_open(pid: int, path: str) -> bool:
     """True if pid has path open (False once pid is gone)."""
     target = os.path.realpath(path)
     try:
@@ -117,7 +128,7 @@ def process_table() -> dict[int, tuple[int, str, int]]:
     return table
 
 
-def below(table: dict[int, tuple[int, str, int]], roots) -> list[int]:
+def below(table: dict[int, tuple[int, str, int]], roots: Iterable[int]) -> list[int]:
     """The live (not zombie) processes of table whose chain of parents reaches
     one of roots; roots themselves are not included."""
     children: dict[int, list[int]] = {}

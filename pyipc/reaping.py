@@ -28,6 +28,12 @@ from .spawn import spawn
 from .status import ExitStatus
 from .supervise import Policy, Supervisor, set_child_subreaper
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .supervise import Adopted, Child
+
 __all__ = [
     "FORWARDED", "Death", "ProcInfo", "Reaper", "ReapResult", "set_child_subreaper", "proc_info",
     "children_of", "list_zombies", "watch_pids", "WatchedEnd",
@@ -43,9 +49,14 @@ ENDING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 class Zombie(_Record):
     __slots__ = ('pid', 'name', 'ppid', 'parent_name', 'age_s')
+    pid: int
+    name: str
+    ppid: int
+    parent_name: str
+    age_s: float
     # age_s: since the process started: the kernel keeps no time of death
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "name": self.name, "ppid": self.ppid, "parent": self.parent_name,
                 "age_s": round(self.age_s, 2)}
 
@@ -66,6 +77,15 @@ class Death(_Record):
     """One reaped process: who it was and how it ended."""
 
     __slots__ = ('pid', 'name', 'exit', 'adopted', 'argv', 'wall_s', 'cpu_s', 'max_rss_kb', 'error')
+    pid: int
+    name: str
+    exit: ExitStatus
+    adopted: bool
+    argv: list[str] | None
+    wall_s: float | None
+    cpu_s: float | None
+    max_rss_kb: int | None
+    error: SpawnError | None
     _defaults = {'argv': None, 'wall_s': None, 'cpu_s': None, 'max_rss_kb': None, 'error': None}
     # argv: direct children only
     # wall_s: since start (direct: since spawn; adopted: from /proc)
@@ -78,7 +98,7 @@ class Death(_Record):
             return self.error.exit_status
         return self.exit.shell_status
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "pid": self.pid, "name": self.name, "argv": self.argv, "status": self.status,
             "exit_code": self.exit.exit_code, "signal": self.exit.signal_name,
@@ -92,6 +112,10 @@ class Death(_Record):
 
 class _Child(_Record):
     __slots__ = ('argv', 'pid', 'started', 'death')
+    argv: list[str]
+    pid: int | None
+    started: float
+    death: Death | None
     _defaults = {'pid': None, 'started': 0.0, 'death': None}
 
 
@@ -99,14 +123,22 @@ class LeftRunning(_Record):
     """A process below us still running when the reaper ended (without wait_all)."""
 
     __slots__ = ('pid', 'name', 'argv')
+    pid: int
+    name: str
+    argv: list[str] | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "name": self.name, "argv": self.argv, "status": None, "adopted": True,
                 "running": True}
 
 
 class ReapResult(_Record):
     __slots__ = ('children', 'adopted', 'received_signal', 'killed', 'left_running')
+    children: list[Death | None]
+    adopted: int
+    received_signal: int | None
+    killed: bool
+    left_running: Sequence[LeftRunning]
     _defaults = {'adopted': 0, 'received_signal': None, 'killed': False, 'left_running': ()}
     # children: one per command, in command-line order
     # adopted: how many adopted processes were reaped
@@ -138,17 +170,17 @@ class _ReaperPolicy(Policy):
         self.ending = tuple(s for s in ENDING if s in reaper.supervisor.forwarded)
         self.wait_all, self.grace = reaper.wait_all, reaper.grace
 
-    def forward(self, sup, signum, skip_group) -> None:
+    def forward(self, sup: Supervisor, signum: int, skip_group: int | None) -> None:
         sup.send(sup.running(), signum, group=self.reaper.group, skip_group=skip_group, why="passing on")
         if self.wait_all:  # the adopted processes, which have no one else to pass it on
             direct = set(sup.children)
             adopted = [_Adopted(pid) for pid in children_of(os.getpid()) if pid not in direct]
-            sup.send(adopted, signum, skip_group=skip_group, why="passing on")
+            sup.send(adopted, signum, skip_group=skip_group, why="passing on")  # type: ignore[arg-type]  # send reads .pid only
 
-    def reaped(self, child) -> None:
+    def reaped(self, child: Child) -> None:
         self.reaper._direct_died(child)
 
-    def adopted(self, orphan) -> None:
+    def adopted(self, orphan: Adopted) -> None:
         self.reaper._adopted_died(orphan)
 
     def drained(self) -> None:
@@ -221,17 +253,18 @@ class Reaper:
         self.result.children[index] = death
         self.on_death(death)
 
-    def _direct_died(self, reaped) -> None:
+    def _direct_died(self, reaped: Child) -> None:
         index = reaped.tag
         child = self.children[index]
         info, usage = reaped.info, reaped.usage
+        assert reaped.wait_status is not None and reaped.ended is not None  # reaped
         self._record(index, Death(reaped.pid, child_name(child.argv) if info is None else info.name,
                                   ExitStatus.from_wait_status(reaped.wait_status), adopted=False, argv=child.argv,
                                   wall_s=reaped.ended - child.started,
                                   cpu_s=usage.ru_utime + usage.ru_stime if usage else None,
                                   max_rss_kb=usage.ru_maxrss if usage else None))
 
-    def _adopted_died(self, orphan) -> None:
+    def _adopted_died(self, orphan: Adopted) -> None:
         self.result.adopted += 1
         info, usage = orphan.info, orphan.usage
         self.on_death(Death(orphan.pid, info.name if info else "?", ExitStatus.from_wait_status(orphan.wait_status),
@@ -270,7 +303,7 @@ class Reaper:
     def __enter__(self) -> "Reaper":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -286,21 +319,29 @@ class WatchedEnd(_Record):
     ``exit`` is set when the process was still a zombie when we looked."""
 
     __slots__ = ('pid', 'name', 'wall_s', 'exit')
+    pid: int
+    name: str
+    wall_s: float | None
+    exit: ExitStatus | None
     _defaults = {'exit': None}
 
-    def as_dict(self) -> dict:
-        known = self.exit is not None
+    def as_dict(self) -> dict[str, Any]:
+        exit = self.exit
         return {"pid": self.pid, "name": self.name, "argv": None,
-                "status": self.exit.shell_status if known else None,
-                "exit_code": self.exit.exit_code if known else None,
-                "signal": self.exit.signal_name if known else None,
-                "core_dumped": self.exit.core_dumped if known else None,
+                "status": exit.shell_status if exit is not None else None,
+                "exit_code": exit.exit_code if exit is not None else None,
+                "signal": exit.signal_name if exit is not None else None,
+                "core_dumped": exit.core_dumped if exit is not None else None,
                 "wall_s": None if self.wall_s is None else round(self.wall_s, 6),
                 "adopted": False, "watched": True}
 
 
 class _Watch(_Record):
     __slots__ = ('pid', 'fd', 'info', 'ended')
+    pid: int
+    fd: int
+    info: ProcInfo | None
+    ended: bool
     _defaults = {'ended': False}
 
 

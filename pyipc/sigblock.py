@@ -10,6 +10,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterable, Iterator
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["BlockedSignals", "not_ignored", "take_pending", "followed_by_cont"]
 
 
@@ -24,8 +28,8 @@ class BlockedSignals:
 
     def __init__(self, signals: Iterable[int], drain: Iterable[int] = ()):
         self.signals, self.drain = tuple(signals), tuple(drain)
-        self._old_mask = None
-        self._old_sigchld = None
+        self._old_mask: set[signal.Signals | int] | None = None
+        self._old_sigchld: Any = None  # the SIGCHLD action replaced, if it was SIG_IGN
 
     def block(self) -> "BlockedSignals":
         self._old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
@@ -46,7 +50,7 @@ class BlockedSignals:
 
     __enter__ = block
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.restore()
 
 
@@ -59,7 +63,7 @@ def not_ignored(signals: Iterable[int]) -> tuple[int, ...]:
     return tuple(s for s in signals if signal.getsignal(s) != signal.SIG_IGN)
 
 
-def take_pending(signals: Iterable[int]) -> Iterator:
+def take_pending(signals: Iterable[int]) -> Iterator[signal.struct_siginfo]:
     """Take, without waiting, each of the (blocked) signals that is pending:
     one siginfo per signal taken. A signal that came together with the last
     SIGCHLD is still pending when a wait loop ends; a caller takes it here, or

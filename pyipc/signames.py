@@ -89,10 +89,10 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
                 if signal.SIGRTMIN <= number <= signal.SIGRTMAX and (offset * sign) >= 0:
                     return number
             raise InvalidSignal(spec, SignalProblem.REALTIME_RANGE)
-    number = _by_name().get(name)
-    if number is None or number in (signal.SIGRTMIN, signal.SIGRTMAX) and name not in ("RTMIN", "RTMAX"):
+    named = _by_name().get(name)
+    if named is None or named in (signal.SIGRTMIN, signal.SIGRTMAX) and name not in ("RTMIN", "RTMAX"):
         raise InvalidSignal(spec, SignalProblem.UNKNOWN_NAME)
-    return number
+    return named
 
 
 def list_signals() -> list[tuple[int, str]]:

@@ -18,6 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import SpawnError
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["spawn", "make_pipe", "lift_fd", "Tracer", "MAXFD"]
 
 try:
@@ -150,7 +154,7 @@ def spawn(
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 4096)
         if not chunk:
@@ -172,8 +176,10 @@ def _python_handled_signals() -> list[int]:
     return handled
 
 
-def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, handled, mask,
-           death):  # pragma: no cover
+def _child(argv: list[str], candidates: list[str], environ: Mapping[str, str],
+           std_fds: tuple[int | None, int | None, int | None], process_group: int | None, err_write: int,
+           trace: Tracer | None, handled: list[int], mask: tuple[int, ...] | None,
+           death: tuple[Callable[..., int], int, int] | None) -> None:  # pragma: no cover
     """Between fork and exec. Always ends in exec or os._exit."""
     reached, failed_errno, failed_name = 0, errno.EINVAL, argv[0]
     try:
@@ -195,10 +201,10 @@ def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, 
             signal.signal(signum, signal.SIG_DFL)
         # Copy every source out of 0-2 first, so that dup2 onto 0/1/2 cannot
         # overwrite a source that a later dup2 still needs.
-        lifted = []
+        lifted: list[int] = []  # -1: nothing to copy (inherited, or already in place)
         for target, source in enumerate(std_fds):
             if source is None or source == target:
-                lifted.append(source)
+                lifted.append(-1)
             else:
                 lifted.append(fcntl.fcntl(source, fcntl.F_DUPFD_CLOEXEC, 3))
         for target, source in enumerate(std_fds):
@@ -238,7 +244,7 @@ def _child(argv, candidates, environ, std_fds, process_group, err_write, trace, 
                 continue
             if err in _TRY_NEXT and "/" not in argv[0]:  # a path names one file: its error is final
                 continue
-            failed_errno, failed_name = err, path
+            failed_errno, failed_name = err or errno.EINVAL, path
             break
         else:
             if saw_eacces:

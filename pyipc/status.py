@@ -18,15 +18,15 @@ class ExitStatus:
     def __init__(self, exit_code: int | None = None, signal: int | None = None, core_dumped: bool = False):
         self.exit_code, self.signal, self.core_dumped = exit_code, signal, core_dumped
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, ExitStatus):
             return NotImplemented
         return (self.exit_code, self.signal, self.core_dumped) == (other.exit_code, other.signal, other.core_dumped)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.exit_code, self.signal, self.core_dumped))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ExitStatus(exit_code={self.exit_code!r}, signal={self.signal!r}, core_dumped={self.core_dumped!r})"
 
     @classmethod
@@ -42,6 +42,7 @@ class ExitStatus:
         """What ``$?`` would say: the exit code, or 128+N for signal N."""
         if self.signal is not None:
             return EXIT_SIGNAL_BASE + self.signal
+        assert self.exit_code is not None  # exactly one of the two is set
         return self.exit_code
 
     @property

@@ -36,6 +36,13 @@ from .durations import poll_ms
 from .errors import SupervisionError
 from .sigblock import BlockedSignals, followed_by_cont, not_ignored
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    import resource
+    from typing import Any
+
+    from ._libc import SigInfo
+
 __all__ = ["Supervisor", "Policy", "Child", "Adopted", "set_child_subreaper", "LEFTOVER_GRACE"]
 
 # After the runner was told to stop (a signal, a deadline) and its direct
@@ -60,14 +67,14 @@ class Child:
 
     __slots__ = ("pid", "tag", "started", "ended", "wait_status", "usage", "pidfd", "info")
 
-    def __init__(self, pid: int, tag=None, started: float | None = None):
-        self.pid, self.tag = pid, tag
+    def __init__(self, pid: int, tag: Any = None, started: float | None = None):
+        self.pid, self.tag = pid, tag  # tag: the runner's own record of this child
         self.started = time.monotonic() if started is None else started
         self.ended: float | None = None
         self.wait_status: int | None = None
-        self.usage = None
+        self.usage: resource.struct_rusage | None = None
         self.pidfd = -1
-        self.info = None  # its /proc stat line, read while it was a zombie
+        self.info: procfs.ProcInfo | None = None  # its /proc stat line, read while it was a zombie
 
 
 class Adopted:
@@ -76,7 +83,8 @@ class Adopted:
 
     __slots__ = ("pid", "info", "argv", "wait_status", "usage")
 
-    def __init__(self, pid, info, argv, wait_status, usage):
+    def __init__(self, pid: int, info: procfs.ProcInfo | None, argv: list[str] | None, wait_status: int,
+                 usage: resource.struct_rusage):
         self.pid, self.info, self.argv, self.wait_status, self.usage = pid, info, argv, wait_status, usage
 
 
@@ -142,12 +150,14 @@ class Supervisor:
         self._waited = (signal.SIGCHLD, *self.forwarded)
         self._blocked = BlockedSignals(self._waited, drain=self._waited)
         self._sigfd = -1
-        self._poller = None
+        self._poller = select.poll()  # made again by begin()
         self._by_fd: dict[int, Child] = {}
-        self._timers: list[list] = []  # [when, callback]
+        self._timers: list[list[Any]] = []  # [when, callback]
         self._cleanup_started = False
         self._no_children = False
         self._argv_seen: dict[int, list[str]] = {}
+        self._io: dict[int, Callable[[], bool]] = {}  # fd -> what to do when it is ready
+        self._io_writes: set[int] = set()
 
     # -- setting up ------------------------------------------------------------
 
@@ -169,7 +179,7 @@ class Supervisor:
         self._poller.register(self._sigfd, select.POLLIN)
         return self
 
-    def add(self, pid: int, tag=None, started: float | None = None) -> Child:
+    def add(self, pid: int, tag: Any = None, started: float | None = None) -> Child:
         child = Child(pid, tag, started)
         self.children[pid] = child
         if not self.subreaper:  # a subreaper reaps on SIGCHLD; pidfds would cost one fd per child
@@ -180,6 +190,22 @@ class Supervisor:
 
     def running(self) -> list[Child]:
         return list(self.children.values())
+
+    def watch(self, fd: int, callback: Callable[[], bool], *, write: bool = False) -> None:
+        """Call callback() from the loop whenever fd is readable (write: writable),
+        until it returns False: data exchanged with the children (a caller's
+        input, captured output) moves in the same loop as reaping, signals and
+        deadlines, so neither side waits for the other. The fd must be
+        non-blocking; it stays the caller's to close."""
+        self._io[fd] = callback
+        if write:
+            self._io_writes.add(fd)
+        self._poller.register(fd, select.POLLOUT if write else select.POLLIN)
+
+    def unwatch(self, fd: int) -> None:
+        if self._io.pop(fd, None) is not None:
+            self._io_writes.discard(fd)
+            self._poller.unregister(fd)
 
     def after(self, seconds: float, callback: Callable[[], None]) -> None:
         """Call callback (from the loop) seconds from now."""
@@ -208,6 +234,8 @@ class Supervisor:
                             self._on_signal(info, policy)
                     elif fd in self._by_fd:
                         ready.append(self._by_fd[fd])
+                    elif fd in self._io and not self._io[fd]():
+                        self.unwatch(fd)
                 self._fire_timers()
             # A signal that came with the last exit is still pending: it came
             # while a child ran, so it counts (there is no one left to pass it to).
@@ -223,15 +251,16 @@ class Supervisor:
         the fds that are ready. select(2) while every fd fits in its set (its
         timeout is in microseconds, poll's in whole milliseconds, which would
         make every deadline up to a millisecond late), else poll(2)."""
-        fds = [self._sigfd, *self._by_fd]
-        if max(fds) < 1024:
-            return select.select(fds, [], [], timeout)[0]
+        fds = [self._sigfd, *self._by_fd, *(fd for fd in self._io if fd not in self._io_writes)]
+        if max(fds, default=0) < 1024 and max(self._io_writes, default=0) < 1024:
+            readable, writable, _ = select.select(fds, list(self._io_writes), [], timeout)
+            return readable + writable
         return [fd for fd, _ in self._poller.poll(None if timeout is None else poll_ms(timeout))]
 
     def _timeout(self) -> float | None:
         if not self._timers:
             return None
-        due = min(when for when, _ in self._timers)
+        due: float = min(when for when, _ in self._timers)
         return max(0.0, due - time.monotonic())
 
     def _fire_timers(self) -> None:
@@ -241,7 +270,7 @@ class Supervisor:
                 self._timers.remove(timer)
                 timer[1]()
 
-    def _on_signal(self, info, policy: Policy) -> None:
+    def _on_signal(self, info: SigInfo, policy: Policy) -> None:
         signo = info.si_signo
         if signo == signal.SIGCHLD:
             return  # the reaping at the top of the loop looks
@@ -314,13 +343,13 @@ class Supervisor:
             if peek is None or peek.si_pid == 0:
                 return count
             pid = peek.si_pid
-            child = self.children.get(pid)
+            direct = self.children.get(pid)
             # Still a zombie: /proc/PID/stat has its name and start time until wait4.
             info = procfs.proc_info(pid)
             _, wait_status, usage = os.wait4(pid, 0)
-            if child is not None:
-                child.info = info
-                self._direct_ended(child, wait_status, usage, policy)
+            if direct is not None:
+                direct.info = info
+                self._direct_ended(direct, wait_status, usage, policy)
             else:
                 policy.adopted(Adopted(pid, info, self._argv_seen.pop(pid, None), wait_status, usage))
             count += 1
@@ -336,7 +365,7 @@ class Supervisor:
                 if argv:
                     self._argv_seen[pid] = argv
 
-    def _direct_ended(self, child: Child, wait_status: int, usage, policy: Policy) -> None:
+    def _direct_ended(self, child: Child, wait_status: int, usage: resource.struct_rusage, policy: Policy) -> None:
         child.ended, child.wait_status, child.usage = time.monotonic(), wait_status, usage
         self._forget(child)
         policy.reaped(child)
@@ -413,7 +442,7 @@ class Supervisor:
             os.sched_yield()  # let what was just signalled run (and end) before the scan takes the CPU
         stopped: list[int] = []
         whole_groups: set[int] = set()
-        group_of: dict[int, int] = {}
+        group_of: dict[int, int | None] = {}
         seen: set[int] = skip.union(first)
         give_up = time.monotonic() + _FREEZE_LIMIT
         while True:
@@ -431,11 +460,11 @@ class Supervisor:
             for pid, (_, _, pgid) in live.items():
                 members.setdefault(pgid, []).append(pid)
             for pid in new:
-                pgid = group_of[pid] = live[pid][2] if pid in live else None
-                if pgid is not None and pgid != my_group and pgid not in whole_groups \
-                        and all(member in ours for member in members[pgid]):
-                    whole_groups.add(pgid)
-                    self._kill(-pgid, freeze, why)
+                group = group_of[pid] = live[pid][2] if pid in live else None
+                if group is not None and group != my_group and group not in whole_groups \
+                        and all(member in ours for member in members[group]):
+                    whole_groups.add(group)
+                    self._kill(-group, freeze, why)
             for pid in new:
                 if self.subreaper:
                     argv = procfs.cmdline(pid)
@@ -512,6 +541,6 @@ class Supervisor:
     def __enter__(self) -> "Supervisor":
         return self.begin()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.end()
 

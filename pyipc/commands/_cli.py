@@ -141,6 +141,13 @@ def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT
             code = exc.code
         except KeyboardInterrupt:  # typer.Abort too (_run_typer)
             die_of_signal(signal.SIGINT)
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("typer", "click") or os.environ.get("PYIPC_DEBUG"):
+                raise
+            # Run from a checkout (bin/) by an interpreter without our
+            # dependencies: trivial runs need none, --help and usage errors do.
+            warn(prog, missing_dependency_text(exc.name))
+            code = failure_code
         except OSError as exc:
             if os.environ.get("PYIPC_DEBUG"):
                 raise
@@ -172,6 +179,16 @@ def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT
     # commands write through os.write or the flushed std streams, and register
     # no atexit work. (run() is a console-script entry point, never a library call.)
     os._exit(code)
+
+
+def missing_dependency_text(module: str) -> str:
+    """What to install, when `module` (typer, or its click) is not importable."""
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.path.exists(os.path.join(checkout, "pyproject.toml")):
+        how = f"{sys.executable} -m pip install -e {checkout}, or set PYTHON to an interpreter that has typer"
+    else:
+        how = f"{sys.executable} -m pip install pyipc"
+    return f"{module} is not installed for {sys.executable}; install it with: {how}"
 
 
 def fast_arguments(app: App, prog: str, args: list[str]) -> dict | None:

@@ -76,7 +76,7 @@ class Collector:
             except OSError as exc:
                 if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EBADF) or self.copied:
                     # Reading a FIFO we hold fails with none of these: it is the output.
-                    raise StreamError("stdout", exc.errno, exc.strerror) from None
+                    raise StreamError.from_oserror("stdout", exc) from None
                 self._splice = False  # a terminal, an O_APPEND file, a closed stdout...: read and write
                 return None
         else:

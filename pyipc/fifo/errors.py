@@ -32,7 +32,7 @@ class NotAFifo(FifoError):
     """PATH is something else (``kind``: 'a regular file', 'a directory'...);
     it was left exactly as it was."""
 
-    def __init__(self, path, kind: str):
+    def __init__(self, path: str, kind: str):
         super().__init__(path, kind)
         self.path, self.kind = path, kind
 
@@ -41,7 +41,7 @@ class FifoMissing(FifoError):
     """PATH does not exist. ``while_waiting``: it was there, and was removed
     while we waited for a reader."""
 
-    def __init__(self, path, while_waiting: bool = False):
+    def __init__(self, path: str, while_waiting: bool = False):
         super().__init__(path, while_waiting)
         self.path, self.while_waiting = path, while_waiting
 
@@ -49,7 +49,7 @@ class FifoMissing(FifoError):
 class NoReader(FifoError):
     """--no-wait, and nobody has the FIFO open for reading."""
 
-    def __init__(self, path):
+    def __init__(self, path: str):
         super().__init__(path)
         self.path = path
 
@@ -89,6 +89,13 @@ class StreamError(FifoError):
     def __init__(self, stream: str, errno: int, strerror: str):
         super().__init__(stream, errno, strerror)
         self.stream, self.errno, self.strerror = stream, errno, strerror
+
+    @classmethod
+    def from_oserror(cls, stream: str, exc: OSError) -> StreamError:
+        """The error of a failed read or write (whose errno is always set)."""
+        import os
+
+        return cls(stream, exc.errno or 0, exc.strerror or os.strerror(exc.errno or 0))
 
 
 class Interrupted(FifoError):

@@ -64,9 +64,10 @@ class SenderLock:
             return
         pause = 0.0005
         while True:
-            pause = self.waiter.backoff(pause, deadline, 0.01)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.01)
+            if step is None:
                 raise FifoTimeout(Waited.LOCK, self.timeout or 0.0)
+            pause = step
             try:
                 fcntl.fcntl(self.fd, F_OFD_SETLK, record)
                 return
@@ -91,9 +92,10 @@ class ReceiverLock:
             else:
                 pause = 0.0005
                 while True:
-                    pause = self.waiter.backoff(pause, deadline, 0.01)
-                    if pause is None:
+                    step = self.waiter.backoff(pause, deadline, 0.01)
+                    if step is None:
                         raise FifoTimeout(waited, self.timeout or 0.0) from None
+                    pause = step
                     try:
                         fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                         break

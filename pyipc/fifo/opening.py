@@ -32,21 +32,25 @@ def kind_of(mode: int) -> str:
 
 class Fifo:
     """An open FIFO. Closing it removes the FIFO if this process created it
-    (unless keep), and only if the path still names that same FIFO."""
+    (unless keep), and only if the path still names that same FIFO; a
+    reader's, only if no other process has it open (a queue's other workers
+    or its sender: a FIFO made again at that path would split the queue)."""
 
-    def __init__(self, fd: int, path, created: tuple[int, int] | None, keep: bool, pin: int = -1):
-        self.fd, self.path, self.created, self.keep = fd, path, created, keep
+    def __init__(self, fd: int, path: str, created: tuple[int, int] | None, keep: bool, pin: int = -1,
+                 reader: bool = False):
+        self.fd, self.path, self.created, self.keep, self.reader = fd, path, created, keep, reader
         self._pin = pin  # an O_PATH fd on the FIFO we created, while we hold no other
 
     def __enter__(self) -> "Fifo":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        remove = bool(self.created) and not self.keep
-        if remove and self.fd >= 0:
+        created = self.created
+        remove = created is not None and not self.keep
+        if remove and self.reader and self.fd >= 0:
             from .pipes import other_holders
 
             # A worker that made the queue must not take its name away from
@@ -56,15 +60,15 @@ class Fifo:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        if remove:
-            remove_if_same(self.path, self.created)
+        if remove and created is not None:
+            remove_if_same(self.path, created)
         self.created = None
         if self._pin >= 0:
             os.close(self._pin)
             self._pin = -1
 
 
-def remove_if_same(path, identity: tuple[int, int]) -> bool:
+def remove_if_same(path: str, identity: tuple[int, int]) -> bool:
     """Unlink path only if it is still the inode we created (device, inode)."""
     try:
         info = os.lstat(path)
@@ -76,7 +80,7 @@ def remove_if_same(path, identity: tuple[int, int]) -> bool:
     return False
 
 
-def _check_path(path) -> bool:
+def _check_path(path: str) -> bool:
     """True if path is a FIFO, False if it is missing; NotAFifo otherwise.
     lstat first, so that a device, socket or symlink is never even opened."""
     try:
@@ -88,7 +92,7 @@ def _check_path(path) -> bool:
     return True
 
 
-def _open_checked(path, flags: int) -> int:
+def _open_checked(path: str, flags: int) -> int:
     """open with O_NOFOLLOW|O_NONBLOCK, fstat, refuse non-FIFOs, clear O_NONBLOCK."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -106,7 +110,7 @@ def _open_checked(path, flags: int) -> int:
     return fd
 
 
-def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | None]:
+def _create(path: str, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | None]:
     """mkfifo path and open it with flags; (fd, (dev, ino)), or (None, None)
     if something is there already. Made 0600 (owner only), then fchmod'ed on
     the open fd to the exact mode, so it is never more open than asked.
@@ -137,7 +141,7 @@ def _create(path, mode: int, flags: int) -> tuple[int | None, tuple[int, int] | 
     return fd, (info.st_dev, info.st_ino)
 
 
-def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, keep: bool = False,
+def open_fifo(path: str, access: str, *, create: bool = False, mode: int = 0o600, keep: bool = False,
               wait: bool = True, timeout: float | None = None, waiter: Waiter | None = None,
               await_path: bool = False) -> Fifo:
     """Open the FIFO at path for 'r', 'rw' or 'w'.
@@ -180,20 +184,21 @@ def open_fifo(path, access: str, *, create: bool = False, mode: int = 0o600, kee
         if pin >= 0:
             os.close(pin)
         raise
-    return Fifo(fd, path, created, keep, pin)
+    return Fifo(fd, path, created, keep, pin, reader=access != "w")
 
 
-def _await_path(path, deadline: float, timeout, waiter: Waiter) -> None:
+def _await_path(path: str, deadline: float, timeout: float | None, waiter: Waiter) -> None:
     # The FIFO's maker (mkfifo-cat ... &) may not have run yet: poll for the
     # name, doubling the pause up to 20 ms, until the deadline.
     pause = 0.001
     while not _check_path(path):
-        pause = waiter.backoff(pause, deadline, 0.02)
-        if pause is None:
-            raise FifoTimeout(Waited.PATH, timeout)
+        step = waiter.backoff(pause, deadline, 0.02)
+        if step is None:
+            raise FifoTimeout(Waited.PATH, timeout or 0.0)
+        pause = step
 
 
-def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Waiter) -> int:
+def _open_writer(path: str, wait: bool, deadline: float | None, timeout: float | None, waiter: Waiter) -> int:
     # A non-blocking open for writing fails with ENXIO until a reader comes;
     # retry with a short backoff. (A blocking open could not be given a
     # deadline nor interrupted cleanly.)
@@ -206,8 +211,9 @@ def _open_writer(path, wait: bool, deadline: float | None, timeout, waiter: Wait
                 raise
         if not wait:
             raise NoReader(path)
-        pause = waiter.backoff(pause, deadline, 0.02)
-        if pause is None:
-            raise FifoTimeout(Waited.READER, timeout)
+        step = waiter.backoff(pause, deadline, 0.02)
+        if step is None:
+            raise FifoTimeout(Waited.READER, timeout or 0.0)
+        pause = step
         if not _check_path(path):
             raise FifoMissing(path, while_waiting=True)

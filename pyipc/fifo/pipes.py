@@ -13,6 +13,10 @@ import fcntl
 import os
 import termios
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 FIONREAD = getattr(termios, "FIONREAD", 0x541B)
@@ -47,10 +51,10 @@ def grow_pipe(fd: int, size: int) -> int:
     return current
 
 
-_tee = None
+_tee: tuple[Callable[[int, int, int, int], int], Callable[[], int]] | None = None
 
 
-def _load_tee():
+def _load_tee() -> tuple[Callable[[int, int, int, int], int], Callable[[], int]]:
     global _tee
     import ctypes
 
@@ -83,16 +87,16 @@ class Peeker:
     def __enter__(self) -> "Peeker":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def peek(self, room) -> int:
+    def peek(self, room: memoryview) -> int:
         """Copy the FIFO's queued bytes (as many as fit room, a writable
         memoryview) into room without consuming them; returns how many."""
         if self.size < capacity(self.fifo_fd):  # the FIFO was grown meanwhile
             self.size = grow_pipe(self.write_end, capacity(self.fifo_fd))
         tee, get_errno = _tee or _load_tee()
-        got = tee(self.fifo_fd, self.write_end, min(len(room), self.size), SPLICE_F_NONBLOCK)
+        got: int = tee(self.fifo_fd, self.write_end, min(len(room), self.size), SPLICE_F_NONBLOCK)
         if got < 0:
             err = get_errno()
             if err == errno.EAGAIN:  # the FIFO is empty

@@ -23,13 +23,13 @@ from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, FramingE
 from .errors import FifoTimeout, Interrupted, StreamError, Waited
 from .locks import ReceiverLock
 from .pipes import Peeker, capacity, other_writers
-from .stop import Waiter, deadline_after
+from .stop import StopSignals, Waiter, deadline_after
 
 _IN = select.POLLIN | select.POLLHUP | select.POLLERR
 READ_SIZE = 1 << 16
 
 
-def message_ends(buf, start: int, end: int, framing: str, want: int | None) -> tuple[int, int]:
+def message_ends(buf: bytes | bytearray, start: int, end: int, framing: str, want: int | None) -> tuple[int, int]:
     """(stop, count): buf[start:stop] holds the first ``count`` whole messages
     of buf[start:end], at most ``want`` of them (None: all)."""
     term = TERMINATORS.get(framing)
@@ -82,12 +82,12 @@ class FifoReader:
     def __enter__(self) -> "FifoReader":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- the public takes -----------------------------------------------------
 
-    def blocks(self, limit: int | None = None) -> Iterator[tuple[memoryview, int]]:
+    def blocks(self, limit: int | None = None) -> Iterator[tuple[memoryview, int | None]]:
         """Yield (block, count): memoryviews of whole framed messages as they
         come, and how many messages each holds (None when there is no limit:
         not counted), until EOF or until ``limit`` messages in all. Each block
@@ -117,7 +117,7 @@ class FifoReader:
             with memoryview(self._buf) as view, view[:got[0]] as block:
                 yield block
 
-    def take(self, want: int | None, wait: bool = True) -> tuple[int, int] | None:
+    def take(self, want: int | None, wait: bool = True) -> tuple[int, int | None] | None:
         """Consume whole messages (at most ``want``; None: as many as are
         queued) into the buffer: (end, count), the messages in buf[:end]; None
         at EOF. wait=False: only what is queued now, None if nothing whole is."""
@@ -131,7 +131,7 @@ class FifoReader:
 
     # -- under the lock -------------------------------------------------------
 
-    def _take_locked(self, want: int | None, deadline: float | None, wait: bool):
+    def _take_locked(self, want: int | None, deadline: float | None, wait: bool) -> tuple[int, int | None] | None:
         have = 0  # bytes of a message larger than the pipe, already consumed
         pause = 0.0005
         while True:
@@ -153,11 +153,11 @@ class FifoReader:
             self._seen_data = True
             total = have + queued
             if want is None:
-                stop, count = complete_end(self._buf, self.framing, 0, total), None
+                stop, count_or_none = complete_end(self._buf, self.framing, 0, total), None
                 found = stop > 0
             else:
                 stop, count = message_ends(self._buf, 0, total, self.framing, want)
-                found = count > 0
+                found, count_or_none = count > 0, count
             if found:
                 too_large = first_too_large(self._buf, 0, stop, self.framing, self.max_size)
                 if too_large is not None:
@@ -166,7 +166,7 @@ class FifoReader:
                         raise FramingError(Problem.TOO_LARGE, self.framing, too_large[1], self.max_size)
                     stop, count = message_ends(self._buf, 0, too_large[0], self.framing, want)
                 self._consume(have, stop)
-                return stop, count
+                return stop, count_or_none
             self._check_size(total)
             if hangup:
                 # The writers are gone, leaving a message without its end:
@@ -183,9 +183,10 @@ class FifoReader:
             if not wait and not have:
                 return None  # part of a message: leave it to whoever waits for it
             # Part of a message (a writer in the middle of it): wait for the rest.
-            pause = self.waiter.backoff(pause, deadline, 0.02)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.02)
+            if step is None:
                 raise FifoTimeout(Waited.MESSAGE, self.timeout or 0.0, seen_data=True)
+            pause = step
 
     def _hung_up_now(self) -> bool:
         poller = select.poll()
@@ -203,7 +204,7 @@ class FifoReader:
             raise FifoTimeout(waited, self.timeout or 0.0, seen_data=self._seen_data)
         return not (revents & select.POLLIN) or bool(revents & (select.POLLHUP | select.POLLERR))
 
-    def _peek(self, room) -> int:
+    def _peek(self, room: memoryview) -> int:
         if self._peeker is None:
             self._peeker = Peeker(self.fd)
         return self._peeker.peek(room)
@@ -222,7 +223,7 @@ class FifoReader:
         if have > HEADER or (TERMINATORS.get(self.framing) is not None and have > self.max_size):
             check_size(self._buf, have, self.framing, self.max_size)
 
-    def _at_eof(self, have: int):
+    def _at_eof(self, have: int) -> tuple[int, int] | None:
         self.eof = True
         if not have:
             return None
@@ -247,7 +248,8 @@ def check_writable(fd: int, stream: str = "stdout") -> None:
         raise StreamError(stream, errno.EBADF, os.strerror(errno.EBADF))
 
 
-def write_all(fd: int, data, stop=None, finish: bool = False) -> None:
+def write_all(fd: int, data: bytes | bytearray | memoryview, stop: StopSignals | None = None,
+              finish: bool = False) -> None:
     """Write all of data to a (blocking) fd such as stdout; a stop signal
     interrupts it (Interrupted), unless finish: then the first one is held
     until data is written whole (a second one interrupts), and raised after.
@@ -259,7 +261,7 @@ def write_all(fd: int, data, stop=None, finish: bool = False) -> None:
             try:
                 written = stop.blocking(os.write, fd, view) if stop else os.write(fd, view)
             except Interrupted as exc:
-                if not finish or held:
+                if not finish or held or stop is None:
                     raise
                 # An interrupted write wrote nothing (or the signal was only
                 # pending): take it off the stop signals, so that a second one
@@ -271,7 +273,7 @@ def write_all(fd: int, data, stop=None, finish: bool = False) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise StreamError("stdout", exc.errno, exc.strerror) from None
+        raise StreamError.from_oserror("stdout", exc) from None
     finally:
         view.release()
     if held:

@@ -19,6 +19,14 @@ import time
 from ..durations import poll_ms
 from .errors import Interrupted
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import FrameType
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -29,13 +37,13 @@ class StopSignals:
     blocking read of stdin or write of stdout), where it raises Interrupted.
     """
 
-    def __init__(self, signums=STOP_SIGNALS):
+    def __init__(self, signums: Iterable[int] = STOP_SIGNALS):
         self.signums = tuple(signums)
         self.fd = -1
         self._write_fd = -1
         self._armed = False
         self._pending = 0
-        self._old = {}
+        self._old: dict[int, Any] = {}  # the handlers we replaced
         self._old_wakeup = -1
 
     def __enter__(self) -> "StopSignals":
@@ -51,14 +59,14 @@ class StopSignals:
             self._old[signum] = signal.signal(signum, self._handler)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for signum, old in self._old.items():
             signal.signal(signum, old)
         signal.set_wakeup_fd(self._old_wakeup)
         os.close(self.fd)
         os.close(self._write_fd)
 
-    def _handler(self, signum, frame):
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         if self._armed:
             self._armed = False
             raise Interrupted(signum)
@@ -104,7 +112,7 @@ class StopSignals:
     def disarm(self) -> None:
         self._armed = False
 
-    def blocking(self, call, *args):
+    def blocking(self, call: Callable[..., T], *args: object) -> T:
         """Run a blocking call that a stop signal must be able to interrupt."""
         self.arm()
         try:
@@ -118,7 +126,7 @@ class Waiter:
 
     def __init__(self, stop: StopSignals | None):
         self.stop = stop
-        self._polls = {}
+        self._polls: dict[tuple[int, int], select.poll] = {}
 
     def wait(self, fd: int, events: int, deadline: float | None) -> int:
         """Revents of fd, or 0 when the deadline came first."""
@@ -131,7 +139,7 @@ class Waiter:
                 poller.register(self.stop.fd, select.POLLIN)
         while True:
             timeout = None if deadline is None else poll_ms(deadline - time.monotonic())
-            ready = dict(poller.poll(timeout))
+            ready: dict[int, int] = dict(poller.poll(timeout))
             if self.stop is not None and self.stop.fd in ready:
                 self.stop.drain()
             if fd in ready:

@@ -49,13 +49,14 @@ class FifoWriter:
 
     # -- sending ----------------------------------------------------------------
 
-    def send_framed(self, buf, end: int | None = None) -> None:
+    def send_framed(self, buf: bytes | bytearray, end: int | None = None) -> None:
         """Send the whole messages in buf[:end] (end defaults to len(buf))."""
         end = len(buf) if end is None else end
         start = 0
         term = TERMINATORS.get(self.framing)
-        if term is not None and self.timeout is None and self.waiter.stop is not None:
-            start = self._send_small_runs(buf, end, term)
+        stop_signals = self.waiter.stop
+        if term is not None and self.timeout is None and stop_signals is not None:
+            start = self._send_small_runs(buf, end, term, stop_signals)
             if start == end:
                 return
         self._send_general(buf, start, end)
@@ -65,12 +66,12 @@ class FifoWriter:
         each run of whole messages as soon as it has been read."""
         grown = False
 
-        def read_into(room) -> int:
+        def read_into(room: memoryview) -> int:
             nonlocal grown
             try:
                 got = stop.blocking(os.readv, in_fd, [room]) if stop else os.readv(in_fd, [room])
             except OSError as exc:
-                raise StreamError("stdin", exc.errno, exc.strerror) from None
+                raise StreamError.from_oserror("stdin", exc) from None
             if got == len(room) and not grown:
                 # A stream, not a few lines (one read filled the buffer):
                 # larger pipes let each side run ahead instead of waking for
@@ -86,7 +87,7 @@ class FifoWriter:
         for buf, end in runs(read_into, self.framing, max_size=self.max_size):
             self.send_framed(buf, end)
 
-    def _remember(self, data) -> None:
+    def _remember(self, data: bytes | bytearray | memoryview) -> None:
         if not len(data):
             return
         self._tail.append(bytes(data))
@@ -95,7 +96,7 @@ class FifoWriter:
         while self._tail and self._tail_size - len(self._tail[0]) >= keep:
             self._tail_size -= len(self._tail.popleft())
 
-    def _send_small_runs(self, buf, end: int, term: bytes) -> int:
+    def _send_small_runs(self, buf: bytes | bytearray, end: int, term: bytes, stop_signals: StopSignals) -> int:
         """The streaming fast path (line/nul framing, no deadline): the same
         shared lock and the same atomic writes of at most PIPE_BUF bytes ending
         on a terminator as the general path, in a loop with no per-write
@@ -103,7 +104,6 @@ class FifoWriter:
         start of a message too long for one atomic write (the general path
         sends that one under the exclusive lock). The messages written are
         counted once per call, over the bytes written (on EPIPE too)."""
-        stop_signals = self.waiter.stop
         fd, write, rfind = self.fd, os.write, buf.rfind
         view = memoryview(buf)
         pos = 0
@@ -134,7 +134,7 @@ class FifoWriter:
             raise self._reader_gone()
         return pos
 
-    def _send_general(self, buf, begin: int, end: int) -> None:
+    def _send_general(self, buf: bytes | bytearray, begin: int, end: int) -> None:
         view = memoryview(buf)
         shared = False  # one shared lock covers a run of small writes
         try:
@@ -195,9 +195,10 @@ class FifoWriter:
             used = 0 if waiting == 0 else 2 * -(-waiting // PIPE_BUF) + 1
             if waiting == 0 or used + need <= slots:
                 break
-            pause = self.waiter.backoff(pause, deadline, 0.01)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.01)
+            if step is None:
                 raise FifoTimeout(Waited.ROOM, self.timeout or 0.0)
+            pause = step
         pos = 0
         try:
             if need <= slots:
@@ -262,8 +263,8 @@ class FifoWriter:
         deadline = deadline_after(self.timeout)
         pause = 0.0005
         while waiting and read_at_least < ahead:
-            pause = self.waiter.backoff(pause, deadline, 0.01)
-            if pause is None:
+            step = self.waiter.backoff(pause, deadline, 0.01)
+            if step is None:
                 messages, unread_bytes = self.unread()
                 if messages is None:  # someone else's bytes are queued too: ours are at most this many
                     unread_bytes = min(unread_bytes, ahead - read_at_least)
@@ -271,6 +272,7 @@ class FifoWriter:
                     return
                 raise FifoTimeout(Waited.READ_OUT, self.timeout or 0.0, unread_messages=messages,
                                   unread_bytes=unread_bytes)
+            pause = step
             now = queued(self.fd)
             if now < waiting:
                 read_at_least += waiting - now
