@@ -9,7 +9,7 @@ import signal
 import subprocess
 
 import pytest
-from conftest import ENV, SCRIPTS, run, wait_for
+from conftest import ENV, SCRIPTS, holds_open, run, wait_for
 
 from pyipc.commands import fifo_recv, fifo_send, mkfifo_cat
 
@@ -68,8 +68,7 @@ def test_file_names_nul_terminated(in_tmp, janitor):
     os.mkfifo("files.fifo")
     assert bash(example("fifo-send", "find . -print0")).returncode == 1  # nobody reads: fails at once
     receiver = bash("fifo-recv --framing nul --follow files.fifo", janitor, stdout=subprocess.PIPE)
-    wait_for(lambda: any("files.fifo" in os.readlink(f"/proc/{receiver.pid}/fd/{fd}")
-                         for fd in os.listdir(f"/proc/{receiver.pid}/fd")), 20, "the receiver to open the FIFO")
+    wait_for(lambda: holds_open(receiver.pid, "files.fifo"), 20, "the receiver to open the FIFO")
     assert bash(example("fifo-send", "find . -print0")).returncode == 0
     os.killpg(receiver.pid, signal.SIGTERM)  # the collector writes out what is queued, then goes
     names = set(receiver.communicate(timeout=20)[0].split(b"\0")[:-1])
