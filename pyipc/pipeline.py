@@ -94,7 +94,7 @@ class AdoptedProcess:
     """A process a stage left behind, re-parented to us (a subreaper) and
     reaped: ``argv`` as seen while it ran (or its name from /proc), ``exit``."""
 
-    def __init__(self, pid: int, argv: list[str], exit: ExitStatus | None):
+    def __init__(self, pid: int, argv: list[str], exit: ExitStatus):
         self.pid, self.argv, self.exit = pid, argv, exit
 
     def as_dict(self) -> dict[str, Any]:
@@ -117,7 +117,7 @@ class PipelineResult:
         self.received_signal = received_signal
         self.spawn_errors = spawn_errors if spawn_errors is not None else []
         self.adopted: list[AdoptedProcess] = []
-        self.left_running: list[tuple[int, list[str] | None]] = []
+        self.left_running: list[tuple[int, list[str]]] = []
         self.stdout: bytes | None = None  # run_pipeline(capture_output=True): the last stage's output
 
     def __repr__(self) -> str:

@@ -24,12 +24,18 @@ from __future__ import annotations
 
 import sys
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from typing import Any
+
+    Spec = dict[str, Any]  # one command's description, as in _argspec.py
+
 
 class _HandOver(Exception):
     """Typer must decide: a usage error, help, or a case not described."""
 
 
-def parse(spec: dict, args: list[str]) -> dict | None:
+def parse(spec: Spec, args: list[str]) -> dict[str, Any] | None:
     """The function's keyword arguments for args, or None: hand over to Typer."""
     try:
         found, positional = _scan(spec, args)
@@ -42,12 +48,12 @@ def parse(spec: dict, args: list[str]) -> dict | None:
         return None
 
 
-def _scan(spec: dict, args: list[str]) -> tuple[dict, list[str]]:
+def _scan(spec: Spec, args: list[str]) -> tuple[dict[str, Any], list[str]]:
     """click's OptionParser._process_args_for_options, on the description."""
     if not args and spec["no_args_is_help"]:
         raise _HandOver
     long_options, short_options = spec["long"], spec["short"]
-    found: dict = {}
+    found: dict[str, Any] = {}
     largs: list[str] = []
     rargs = list(args)
     while rargs:
@@ -93,7 +99,7 @@ def _next_value(rargs: list[str]) -> str:
     return rargs.pop(0)
 
 
-def _store(found: dict, option: list, value) -> None:
+def _store(found: dict[str, Any], option: list[Any], value: str | None) -> None:
     dest, action, const = option
     if action == "store":
         found[dest] = value
@@ -107,7 +113,7 @@ def _store(found: dict, option: list, value) -> None:
         raise _HandOver
 
 
-def _unpack(args: list[str], nargs_spec: list[int]) -> list:
+def _unpack(args: list[str], nargs_spec: list[int]) -> list[str | tuple[str, ...] | None]:
     """click's _unpack_args for nargs 1 and -1: one value each (None when
     missing), the -1 one takes what the others leave (None when nothing); an
     argument left over is an error (Typer says which)."""
@@ -126,13 +132,13 @@ def _unpack(args: list[str], nargs_spec: list[int]) -> list:
     return [*head, tuple(rest[:len(rest) - after]) or None, *rest[len(rest) - after:]]
 
 
-def _value(param: dict, raw):
+def _value(param: dict[str, Any], raw: Any) -> Any:
     if param["many"]:
         return [_convert(param["type"], item) for item in raw]
     return _convert(param["type"], raw)
 
 
-def _convert(kind: list, raw):
+def _convert(kind: list[Any], raw: Any) -> Any:
     """click's type conversion, then Typer's (an Enum member for a choice)."""
     name = kind[0]
     if name in ("str", "flag", "count"):
@@ -165,7 +171,7 @@ def _convert(kind: list, raw):
     raise _HandOver
 
 
-def _absent(param: dict):
+def _absent(param: dict[str, Any]) -> Any:
     if param["required"]:
         raise _HandOver  # "Missing argument"
     value = param["absent"]
@@ -174,7 +180,7 @@ def _absent(param: dict):
     return list(value) if isinstance(value, list) else value
 
 
-def _enum_member(ref: str, text: str):
+def _enum_member(ref: str, text: str) -> Any:
     """Typer's conversion: the member whose str(value) is text."""
     for member in _attribute(ref):
         if str(member.value) == text:
@@ -182,7 +188,7 @@ def _enum_member(ref: str, text: str):
     raise _HandOver
 
 
-def _attribute(ref: str):
+def _attribute(ref: str) -> Any:
     module, _, qualname = ref.partition(":")
     if module not in sys.modules:
         import importlib

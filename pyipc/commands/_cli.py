@@ -12,6 +12,13 @@ import os
 import signal
 import sys
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Callable, TextIO, TypeVar
+
+    Parsed = TypeVar("Parsed")
+
 from ..errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, EXIT_USAGE, UsageError
 from . import _declare
 from ._declare import App
@@ -19,7 +26,7 @@ from ._declare import App
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def make_app(help_text: str, **context) -> App:
+def make_app(help_text: str, **context: Any) -> App:
     """A Typer app, recorded: typer itself is imported only when it has work to
     do (help, a usage error, a command line the fast parser hands over)."""
     return App(
@@ -31,7 +38,7 @@ def make_app(help_text: str, **context) -> App:
     )
 
 
-def version_option(prog: str):
+def version_option(prog: str) -> Any:
     """The --version option every command has: ``prog (pyipc) X.Y.Z``."""
 
     def show(value: bool) -> None:
@@ -43,7 +50,8 @@ def version_option(prog: str):
             print(f"{prog} (pyipc) {__version__}")
             raise typer.Exit(0)
 
-    show.inert_when_absent = True  # Typer calls it with False when --version is not given: nothing to do
+    # Typer calls it with False when --version is not given: nothing to do
+    show.inert_when_absent = True  # type: ignore[attr-defined]  # mypy does not type a function's attributes
     return _declare.Option(False, "--version", callback=show, is_eager=True, help="Print the version and exit.")
 
 
@@ -127,10 +135,11 @@ def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT
     try:
         try:
             kwargs = fast_arguments(app, prog, args)
-            if kwargs is None:
+            # app.function is not None whenever kwargs is not (fast_arguments)
+            if kwargs is None or (function := app.function) is None:
                 returned = _run_typer(app, prog, args, usage)
             else:
-                returned = _call_as_typer_does(app.function, kwargs)
+                returned = _call_as_typer_does(function, kwargs)
             code = returned if isinstance(returned, int) else 0
         except UsageError as exc:  # ours, and Typer's (turned into ours by _run_typer)
             warn(prog, str(exc))
@@ -191,7 +200,7 @@ def missing_dependency_text(module: str) -> str:
     return f"{module} is not installed for {sys.executable}; install it with: {how}"
 
 
-def fast_arguments(app: App, prog: str, args: list[str]) -> dict | None:
+def fast_arguments(app: App, prog: str, args: list[str]) -> dict[str, Any] | None:
     """The function's keyword arguments read without typer, or None when
     Typer must read args: the description generated from the app is missing
     or stale (the app declares something else now), or the parser is not sure."""
@@ -203,7 +212,7 @@ def fast_arguments(app: App, prog: str, args: list[str]) -> dict | None:
     return parse(spec, args)
 
 
-def _spec(app: App, prog: str) -> dict | None:
+def _spec(app: App, prog: str) -> dict[str, Any] | None:
     if not isinstance(app, App) or app.function is None:
         return None
     try:
@@ -224,16 +233,17 @@ def value_options(app: App, prog: str) -> set[str]:
                 if action in ("store", "append")}
     import typer
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(app.real())
     return {name for param in command.params if param.param_type_name == "option"
-            and not param.is_flag and not getattr(param, "count", False) for name in param.opts}
+            and not getattr(param, "is_flag", False) and not getattr(param, "count", False) for name in param.opts}
 
 
-def _run_typer(app: App, prog: str, args: list[str], usage: str | None):
+def _run_typer(app: App, prog: str, args: list[str], usage: str | None) -> Any:
     """Typer reads args and calls the function; its usage errors become ours."""
     import typer
 
     usage_error = typer.BadParameter.__base__  # click's UsageError, which typer exports through its subclasses
+    assert usage_error is not None and issubclass(usage_error, Exception)  # for type checkers: it is an exception
     command = typer.main.get_command(app.build(usage))
     try:
         return command.main(args=args, prog_name=prog, standalone_mode=False)
@@ -245,7 +255,7 @@ def _run_typer(app: App, prog: str, args: list[str], usage: str | None):
         raise KeyboardInterrupt from None
 
 
-def _call_as_typer_does(function, kwargs: dict):
+def _call_as_typer_does(function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Call the command's function with what Typer's main() adds around it in
     non-standalone mode, so that both paths end alike."""
     try:
@@ -268,7 +278,7 @@ def _call_as_typer_does(function, kwargs: dict):
 class _QuietOnEpipe:
     """click's PacifyFlushWrapper: a stream whose flush ignores EPIPE."""
 
-    def __init__(self, wrapped):
+    def __init__(self, wrapped: TextIO) -> None:
         self.wrapped = wrapped
 
     def flush(self) -> None:
@@ -280,18 +290,18 @@ class _QuietOnEpipe:
             if exc.errno != errno.EPIPE:
                 raise
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.wrapped, name)
 
 
-def _note_keyboard_interrupts() -> list:
+def _note_keyboard_interrupts() -> list[int]:
     """Python's SIGINT handler, which also notes that it ran. In non-standalone
     mode typer returns 130 for a KeyboardInterrupt, which run() could not tell
     from a command's real status 130 (a pipeline's last stage); a shell loop
     needs the death by SIGINT. A SIGINT ignored at start stays ignored."""
-    seen: list = []
+    seen: list[int] = []
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        def handler(signum, frame):
+        def handler(signum: int, frame: FrameType | None) -> None:
             seen.append(signum)
             raise KeyboardInterrupt
 
@@ -319,26 +329,26 @@ class _ClosedStdout:
     """Stands in for sys.stdout when fd 1 was closed at start-up (Python sets it
     to None, and print() would then silently drop the output)."""
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         import errno
 
         raise OSError(errno.EBADF, "write error: Bad file descriptor")
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def fileno(self):
+    def fileno(self) -> int:
         import errno
 
         raise OSError(errno.EBADF, "Bad file descriptor")
 
 
-def _usage_text(exc) -> str:
-    message = exc.format_message().strip().rstrip(".")
+def _usage_text(exc: Any) -> str:
+    message: str = exc.format_message().strip().rstrip(".")
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
 
 
-def parse_or_usage(parser, text, option: str):
+def parse_or_usage(parser: Callable[[str], Parsed], text: str, option: str) -> Parsed:
     """Run a library parser (parse_duration, parse_signal) on an option value;
     its UsageError names the option."""
     try:

@@ -22,15 +22,23 @@ the real typer's.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    import typer as _typer
+
+    Function = TypeVar("Function", bound=Callable[..., Any])
+
 class Declared:
     """One typer.Option(...) or typer.Argument(...) call, not yet made."""
 
     __slots__ = ("kind", "args", "kwargs")
 
-    def __init__(self, kind: str, args: tuple, kwargs: dict):
+    def __init__(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]):
         self.kind, self.args, self.kwargs = kind, args, kwargs
 
-    def real(self):
+    def real(self) -> Any:
         import typer
 
         return getattr(typer, self.kind)(*self.args, **self.kwargs)
@@ -39,15 +47,15 @@ class Declared:
         return f"typer.{self.kind}{canonical((self.args, self.kwargs))}"
 
 
-def Option(*args, **kwargs):  # noqa: N802 (typer's name)
+def Option(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 (typer's name)
     return Declared("Option", args, kwargs)
 
 
-def Argument(*args, **kwargs):  # noqa: N802
+def Argument(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
     return Declared("Argument", args, kwargs)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name.startswith("__"):  # the import system asks for __path__ and the like
         raise AttributeError(name)
     import typer
@@ -60,15 +68,16 @@ class App:
     Used where a typer.Typer is expected (typer.main.get_command(app),
     typer.testing), it builds the real one and stands for it."""
 
-    def __init__(self, **settings):
+    def __init__(self, **settings: Any) -> None:
         self._settings = settings
-        self._commands: list[tuple] = []
-        self._defaults: list[tuple] = []
-        self._unsupported: list[tuple] = []  # app callbacks: with one, the fast path steps aside
-        self._real = None
+        self._commands: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._defaults: list[tuple[tuple[Any, ...] | None, dict[str, Any] | None, dict[str, Any]]] = []
+        # app callbacks: with one, the fast path steps aside
+        self._unsupported: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._real: _typer.Typer | None = None
 
-    def command(self, *args, **kwargs):
-        def register(function):
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Function], Function]:
+        def register(function: Function) -> Function:
             self._commands.append((function, args, kwargs))
             # as declared: build() replaces them with Typer's objects
             self._defaults.append((function.__defaults__, function.__kwdefaults__, dict(function.__annotations__)))
@@ -76,21 +85,21 @@ class App:
 
         return register
 
-    def callback(self, *args, **kwargs):
-        def register(function):
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[Function], Function]:
+        def register(function: Function) -> Function:
             self._unsupported.append((function, args, kwargs))  # an app callback: Typer parses, always
             return function
 
         return register
 
     @property
-    def function(self):
+    def function(self) -> Callable[..., Any] | None:
         """The one command's function, or None when the app is not one plain command."""
         if len(self._commands) != 1 or self._unsupported:
             return None
         return self._commands[0][0]
 
-    def build(self, usage: str | None = None):
+    def build(self, usage: str | None = None) -> _typer.Typer:
         """The real typer.Typer. usage: the synopsis after the program name in
         --help (the man page's), instead of Typer's from the metavars."""
         import typer
@@ -118,20 +127,22 @@ class App:
                                     defaults, kwdefaults, args, kwargs)))
         return "\n".join(parts)
 
-    def __getattr__(self, name):
+    def real(self) -> _typer.Typer:
+        """The real typer.Typer this app stands for, built once."""
+        if self._real is None:
+            self._real = self.build()
+        return self._real
+
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        if self._real is None:
-            self._real = self.build()
-        return getattr(self._real, name)
+        return getattr(self.real(), name)
 
-    def __call__(self, *args, **kwargs):
-        if self._real is None:
-            self._real = self.build()
-        return self._real(*args, **kwargs)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.real()(*args, **kwargs)
 
 
-def _make_real(function) -> None:
+def _make_real(function: Callable[..., Any]) -> None:
     """Replace recorded declarations in the function's defaults by Typer's, and
     evaluate its annotations (strings: from __future__ import annotations) for
     Typer: with typing's names, which command modules import only for type
@@ -154,20 +165,20 @@ def _make_real(function) -> None:
                                    for k, d in function.__kwdefaults__.items()}
 
 
-def _with_usage(usage: str):
+def _with_usage(usage: str) -> type[Any]:
     """A Typer command class whose usage line is the given synopsis (click's
     documented way: override collect_usage_pieces in a Command subclass,
     passed with cls=)."""
     from typer.core import TyperCommand
 
     class Command(TyperCommand):
-        def collect_usage_pieces(self, ctx):
+        def collect_usage_pieces(self, ctx: Any) -> list[str]:
             return [usage]
 
     return Command
 
 
-def canonical(value) -> str:
+def canonical(value: Any) -> str:
     """A repr that is the same in every process (no addresses)."""
     if isinstance(value, Declared):
         return repr(value)

@@ -8,6 +8,12 @@ import os
 import signal
 from contextlib import contextmanager
 
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from typing import Iterator
+
+    from ..fifo import StopSignals
+
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, EXIT_USAGE
 from ._cli import Die, die_of_signal
 
@@ -101,7 +107,7 @@ def describe(exc: Exception, path: str, prog: str) -> str:
 
 
 @contextmanager
-def fifo_session(path: str, prog: str):
+def fifo_session(path: str, prog: str) -> Iterator[StopSignals]:
     """Catch SIGINT/SIGTERM/SIGHUP for the body (which must close its FIFO,
     removing one it created, before this exits); then die of the signal.
     Library errors become one line and their exit code."""

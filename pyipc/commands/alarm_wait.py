@@ -180,7 +180,8 @@ def _print_tick(number: int) -> None:
         raise Die(f"write error: {exc.strerror}", EXIT_CANCELED) from None
 
 
-def _run_command(argv, seconds, signum, kill_after, preserve_status, foreground, verbose, pdeathsig) -> int:
+def _run_command(argv: list[str], seconds: float, signum: int, kill_after: float | None, preserve_status: bool,
+                 foreground: bool, verbose: bool, pdeathsig: bool) -> int:
     from ..deadlines import Deadline
     from ..errors import SpawnError
     from ..status import signal_name

@@ -135,7 +135,7 @@ def fifo_recv(
                 return 0  # PATH checked, nothing read
             check_writable(1)  # never take messages out of the queue that cannot be passed on
             with FifoReader(fifo.fd, kind, Waiter(stop), timeout=seconds, max_size=limit) as reader:
-                def emit(block, finish: bool) -> None:
+                def emit(block: bytes | memoryview, finish: bool) -> None:
                     # A collector finishes the block it took, even when told to stop.
                     if json_out:
                         block = b"".join(_as_json(message) for message in split(block, kind))

@@ -10,6 +10,8 @@ TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only
 if TYPE_CHECKING:
     from typing import List, Optional
 
+    from ..pipeline import PipelineResult
+
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
@@ -202,7 +204,8 @@ def pipe_run(
     lost = _write_report(result, report, report_fd) if report is not None else None
     if report_fd is not None:
         os.close(report_fd)
-    if result.died_of_received_signal:  # cooperative exit, as bash and tini
+    # cooperative exit, as bash and tini (received_signal is then set)
+    if result.died_of_received_signal and result.received_signal is not None:
         die_of_signal(result.received_signal)
     status = EXIT_TIMEOUT if result.timed_out else result.status
     if lost is not None:  # as reap-watch: the run's own status, or 1 if that was 0
@@ -222,7 +225,8 @@ def _open_input(path: str) -> int:
     return fd
 
 
-def _open_outputs(stdout_path, append, report_path, stdin_fd):
+def _open_outputs(stdout_path: str | None, append: bool, report_path: str | None,
+                  stdin_fd: int | None) -> tuple[int | None, int | None]:
     """-o/-a and --report-file, opened together once every other check has
     passed: a bad --report-file leaves -o's file as it was (pyipc.outputs)."""
     from ..outputs import Output, SameAsInput, open_outputs
@@ -238,7 +242,7 @@ def _open_outputs(stdout_path, append, report_path, stdin_fd):
     return (next(fds) if stdout_path else None), (next(fds) if report_path else None)
 
 
-def _write_report(result, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
+def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
     """Write the report; return the error that lost it, if any."""
     if report_format is ReportFormat.json:
         import json

@@ -8,6 +8,8 @@ TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only
 if TYPE_CHECKING:
     from typing import List, Optional
 
+    from ..reaping import Death, LeftRunning, WatchedEnd
+
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
@@ -181,7 +183,8 @@ def reap_watch(
     return status
 
 
-def _reap(argvs, report, *, wait_all, group, grace, pdeathsig) -> int:
+def _reap(argvs: list[list[str]], report: _Reporter, *, wait_all: bool, group: bool, grace: float | None,
+          pdeathsig: bool) -> int:
     import signal
 
     from ..reaping import Reaper
@@ -197,18 +200,19 @@ def _reap(argvs, report, *, wait_all, group, grace, pdeathsig) -> int:
         raise Die(f"cannot run: {exc.strerror}") from None
     finally:
         report.flush()
-    if result.died_of_received_signal:  # cooperative exit, as tini: only if a child died of it
+    # cooperative exit, as tini: only if a child died of it (received_signal is then set)
+    if result.died_of_received_signal and result.received_signal is not None:
         die_of_signal(result.received_signal)
     return result.status
 
 
-def _watch(pids, seconds, timeout_text, report) -> int:
+def _watch(pids: list[int], seconds: float | None, timeout_text: str | None, report: _Reporter) -> int:
     from ..reaping import watch_pids
 
     try:
-        ended = set()
+        ended: set[int] = set()
 
-        def on_end(end) -> None:
+        def on_end(end: WatchedEnd) -> None:
             ended.add(end.pid)
             report(end)
             report.flush()
@@ -248,14 +252,15 @@ class _Reporter:
     round of reaping, so a burst of a thousand deaths costs one write."""
 
     def __init__(self, fd: int, json_lines: bool):
-        self.fd, self.json_lines, self.lines = fd, json_lines, []
+        self.fd, self.json_lines = fd, json_lines
+        self.lines: list[str] = []
         self.write_error: OSError | None = None  # the first failed write: said once, at the end
         if json_lines:  # json costs a few ms of start-up: only load it when asked for
             import json
 
             self.dumps = json.dumps
 
-    def __call__(self, end) -> None:
+    def __call__(self, end: Death | WatchedEnd | LeftRunning) -> None:
         error = getattr(end, "error", None)
         if error is not None:
             self.flush()  # keep the order of what is already reported
@@ -280,7 +285,7 @@ class _Reporter:
                 self.write_error = exc
 
 
-def _describe(end) -> str:
+def _describe(end: Death | WatchedEnd | LeftRunning) -> str:
     from ..reaping import LeftRunning, WatchedEnd
 
     if isinstance(end, LeftRunning):

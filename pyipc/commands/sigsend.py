@@ -8,6 +8,8 @@ TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only
 if TYPE_CHECKING:
     from typing import List, Optional
 
+    from ..sending import BadPidfile
+
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_SOME_FAILED, EXIT_TIMEOUT, EXIT_USAGE, UsageError
@@ -146,6 +148,7 @@ def sigsend(
         sender.send()
         for target in sender.failed:
             action = f"send {signal_name(signum)[3:]} to" if signum else "signal"
+            assert target.error is not None  # for type checkers: the failed targets are those with an error
             warn(PROG, f"cannot {action} {target.describe()}: {errno_text(target.error)}")
         survivors = []
         if seconds is not None and sender.sent:
@@ -174,7 +177,7 @@ def _queue_value(text: str) -> int:
     return parse_or_usage(lambda t: parse_int(t, "value", -(2**31), 2**31 - 1), text, "--queue")
 
 
-def _pidfile_problem(exc) -> str:
+def _pidfile_problem(exc: BadPidfile) -> str:
     if exc.file_kind is not None:
         return f"pidfile '{exc.path}' is {exc.file_kind}, not a regular file"
     shown = exc.found.decode("utf-8", "replace")
@@ -227,12 +230,13 @@ def _stray_dash_hint(args: list[str]) -> Optional[str]:
     bare = word[1:]
     in_signal_place = index == 0 and not signal_given
 
-    def command(options, signal, targets):
+    def command(options: list[str], signal: list[str], targets: list[str]) -> str:
         import shlex
 
         dashed = any(t.startswith("-") for t in targets)
         return "sigsend " + shlex.join(options + signal + (["--"] if dashed else []) + targets)
 
+    fixed: str | None
     if in_signal_place and is_signal(bare):
         why = "a signal is written without a dash"
         fixed = command(options, [bare], words[1:])
