@@ -7,7 +7,7 @@ import select
 import subprocess
 
 import pytest
-from conftest import ENV, holds_open, run, script, wait_for
+from conftest import ENV, holds_open, proc_status, run, script, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -115,11 +115,16 @@ def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
         # The first SIGINT starts the drain of what is queued, which waits for
         # room in stdout; a second one ends even that.
         os.kill(proc.pid, signal.SIGINT)
-        def waiting_for_room():  # the drain polls stdout for room
+        def settled():  # the SIGINT delivered, and mkfifo-cat asleep again (draining) or gone
+            status = proc_status(proc.pid)
+            if proc.poll() is not None or not status:
+                return True
+            pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
             with open(f"/proc/{proc.pid}/wchan") as wchan:
-                return "poll" in wchan.read()
-        wait_for(waiting_for_room, what="mkfifo-cat to drain, waiting for room in its stdout")
-        assert proc.poll() is None
+                asleep = any(word in wchan.read() for word in ("poll", "pipe_wait"))
+            return asleep and not pending & (1 << (signal.SIGINT - 1))
+        wait_for(settled, what="mkfifo-cat to take the SIGINT and drain, waiting for room in its stdout")
+        assert proc.poll() is None, (proc.returncode, proc.stderr.read())
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(10) == -signal.SIGINT
         assert os.path.lexists("p"), "a writer still holds it: --remove leaves it (no split queue)"
