@@ -61,8 +61,8 @@ SIGINT, SIGTERM or SIGHUP it first takes and prints every whole message already
 in the FIFO (waiting for nothing more), then dies of the signal.
 
 A FIFO that fifo-recv created (--create) is removed when it ends, unless --keep
-or while another process still has it open (a sender, another worker: taking
-its name away would split the queue in two); with --follow it is kept unless
+or while another process still has it open for reading (another worker, a
+holder's exec 3<>q.fifo: taking its name away would split the queue in two); with --follow it is kept unless
 --remove, as systemd keeps a socket unit's FIFO
 (RemoveOnStop=no): a writer that comes after the collector stopped then waits
 for the next collector, instead of writing a regular file where the FIFO was.

@@ -44,8 +44,8 @@ exactly as it is. The FIFO stays in place when mkfifo-cat ends, as systemd
 keeps a socket unit's FIFO (RemoveOnStop=no): a writer that comes later waits
 for the next mkfifo-cat instead of creating a regular file at PATH (which a
 shell's > would do if the FIFO were gone). --remove removes a FIFO mkfifo-cat
-created when it ends, on those signals too, unless another process (a writer)
-still has it open; a path that no longer names the FIFO it created is never
+created when it ends, on those signals too, unless another process still has
+it open for reading; a path that no longer names the FIFO it created is never
 removed. A signal that was ignored when mkfifo-cat started
 (nohup) stays ignored.
 

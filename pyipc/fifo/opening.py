@@ -33,8 +33,9 @@ def kind_of(mode: int) -> str:
 class Fifo:
     """An open FIFO. Closing it removes the FIFO if this process created it
     (unless keep), and only if the path still names that same FIFO; a
-    reader's, only if no other process has it open (a queue's other workers
-    or its sender: a FIFO made again at that path would split the queue)."""
+    reader's, only if no other process has it open for reading (a queue's
+    other workers, a holder: a FIFO made again at that path would split the
+    queue)."""
 
     def __init__(self, fd: int, path: str, created: tuple[int, int] | None, keep: bool, pin: int = -1,
                  reader: bool = False):
@@ -51,12 +52,13 @@ class Fifo:
         created = self.created
         remove = created is not None and not self.keep
         if remove and self.reader and self.fd >= 0:
-            from .pipes import other_holders
+            from .pipes import other_readers
 
             # A worker that made the queue must not take its name away from
-            # the others still using it: a new FIFO made at the same path would
-            # split the queue in two.
-            remove = not other_holders(self.fd)
+            # the other readers still using it (workers, a holder's exec
+            # 3<>q.fifo): a new FIFO made at the same path would split the
+            # queue in two. A writer alone does not keep it.
+            remove = not other_readers(self.fd)
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

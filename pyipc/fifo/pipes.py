@@ -120,10 +120,11 @@ class Peeker:
                 return
 
 
-def other_holders(fd: int, writers_only: bool = False) -> bool:
+def other_holders(fd: int, writers: bool) -> bool:
     """True if any fd but ours on this FIFO (in any process we can see) is
-    open (for writing, with writers_only): then bytes queued in it may be
-    someone else's, or removing its name would split a queue in two."""
+    open for writing (writers) or for reading (not writers): with another
+    writer, bytes queued in it may be someone else's; with another reader,
+    removing its name would split a queue in two."""
     own = os.fstat(fd)
     me = os.getpid()
     for entry in os.listdir("/proc"):
@@ -140,16 +141,18 @@ def other_holders(fd: int, writers_only: bool = False) -> bool:
                 info = os.stat(f"/proc/{entry}/fd/{name}")
                 if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
                     continue
-                if not writers_only:
-                    return True
                 with open(f"/proc/{entry}/fdinfo/{name}", "rb") as fdinfo:
                     flags = next(int(line.split()[1], 8) for line in fdinfo if line.startswith(b"flags:"))
             except (OSError, StopIteration, ValueError):
                 continue
-            if flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR):
+            if flags & os.O_ACCMODE in ((os.O_WRONLY, os.O_RDWR) if writers else (os.O_RDONLY, os.O_RDWR)):
                 return True
     return False
 
 
 def other_writers(fd: int) -> bool:
-    return other_holders(fd, writers_only=True)
+    return other_holders(fd, writers=True)
+
+
+def other_readers(fd: int) -> bool:
+    return other_holders(fd, writers=False)

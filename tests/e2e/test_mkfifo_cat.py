@@ -127,7 +127,7 @@ def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
         assert proc.poll() is None, (proc.returncode, proc.stderr.read())
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(10) == -signal.SIGINT
-        assert os.path.lexists("p"), "a writer still holds it: --remove leaves it (no split queue)"
+        assert not os.path.lexists("p"), "a writer alone does not keep it"
     finally:
         os.close(read_end)
         os.close(write_end)
