@@ -112,9 +112,21 @@ def test_sigint_ends_it_even_when_stdout_is_stuck(in_tmp, janitor):
             with open(f"/proc/{proc.pid}/wchan") as wchan:
                 return wchan.read().startswith("pipe_wait")  # pipe_wait_writable on 5.x and later
         wait_for(blocked_writing, what="mkfifo-cat to block writing to its stdout")
+        # The y line must be in the FIFO, not still in fifo-send (under load it
+        # can be): the drain takes only what is already queued.
+        import fcntl
+        import termios
+
+        look = os.open("p", os.O_RDONLY | os.O_NONBLOCK)  # never read: only FIONREAD
+        try:
+            wait_for(lambda: int.from_bytes(fcntl.ioctl(look, termios.FIONREAD, b"\0" * 4), "little") >= 4001,
+                     what="the y line queued in the FIFO")
+        finally:
+            os.close(look)
         # The first SIGINT starts the drain of what is queued, which waits for
         # room in stdout; a second one ends even that.
         os.kill(proc.pid, signal.SIGINT)
+
         def settled():  # the SIGINT delivered, and mkfifo-cat asleep again (draining) or gone
             status = proc_status(proc.pid)
             if proc.poll() is not None or not status:
