@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, FramingError, Problem, check_size, complete_end,
                        count_terminators, finish, first_too_large, split)
-from .errors import FifoTimeout, Interrupted, StreamError, Waited
+from .errors import FifoTimeout, StreamError, Waited
 from .locks import ReceiverLock
 from .pipes import Peeker, capacity, other_writers
 from .stop import StopSignals, Waiter, deadline_after
@@ -251,24 +251,18 @@ def check_writable(fd: int, stream: str = "stdout") -> None:
 def write_all(fd: int, data: bytes | bytearray | memoryview, stop: StopSignals | None = None,
               finish: bool = False) -> None:
     """Write all of data to a (blocking) fd such as stdout; a stop signal
-    interrupts it (Interrupted), unless finish: then the first one is held
-    until data is written whole (a second one interrupts), and raised after.
+    interrupts it (Interrupted). With finish, a stop signal that comes
+    meanwhile does not: data is written whole first, and Interrupted raised
+    after. (Not by interrupting and writing again: a handler can raise just
+    after the write(2) went through, and the data would go out twice.)
     BrokenPipeError when the reader has gone."""
     view = memoryview(data)
-    held = 0
     try:
         while view:
-            try:
-                written = stop.blocking(os.write, fd, view) if stop else os.write(fd, view)
-            except Interrupted as exc:
-                if not finish or held or stop is None:
-                    raise
-                # An interrupted write wrote nothing (or the signal was only
-                # pending): take it off the stop signals, so that a second one
-                # still interrupts, and go on.
-                stop.acknowledge()
-                held = exc.signum
-                continue
+            if stop is not None and not finish:
+                written = stop.blocking(os.write, fd, view)
+            else:
+                written = os.write(fd, view)  # EINTR is retried (PEP 475): the signal is only noted
             view = view[written:]
     except BrokenPipeError:
         raise
@@ -276,5 +270,5 @@ def write_all(fd: int, data: bytes | bytearray | memoryview, stop: StopSignals |
         raise StreamError.from_oserror("stdout", exc) from None
     finally:
         view.release()
-    if held:
-        raise Interrupted(held)
+    if finish and stop is not None:
+        stop.check()  # a stop signal noted while the data went out
