@@ -12,7 +12,8 @@ TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotatio
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "process_table", "below", "cmdline", "own_children"]
+__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "open_elsewhere", "process_table", "below",
+           "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -40,20 +41,28 @@ class ProcInfo(_Record):
         return max(0.0, _boot_seconds() - self.start_ticks / float(_CLK_TCK))
 
 
-def proc_info(pid: int) -> ProcInfo | None:
-    """Parse /proc/PID/stat; None if the process is gone or unreadable."""
-    # os.open/os.read, not open(): this runs once per reaped process, and a
-    # buffered file object costs more than the read itself.
+def _read(path: str, size: int = 4096) -> bytes | None:
+    """One read(2) of a /proc file (they are generated whole on the first
+    read up to size); None if it is gone or unreadable. os.open/os.read, not
+    open(): this runs once per reaped process, and a buffered file object
+    costs more than the read itself."""
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        data = os.read(fd, 4096)
+        return os.read(fd, size)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def proc_info(pid: int) -> ProcInfo | None:
+    """Parse /proc/PID/stat; None if the process is gone or unreadable."""
+    data = _read(f"/proc/{pid}/stat")
+    if data is None:
+        return None
     # comm may itself contain ')' or spaces: it ends at the last ')'.
     open_at, close_at = data.find(b"("), data.rfind(b")")
     if open_at < 0 or close_at < 0:
@@ -118,6 +127,35 @@ def holds_open(pid: int, path: str) -> bool:
     return False
 
 
+def open_elsewhere(fd: int, modes: tuple[int, ...]) -> bool:
+    """True if any open file descriptor but our own fd, in any process we can
+    see, refers to the same file as fd and was opened with an access mode
+    (O_RDONLY, O_WRONLY, O_RDWR) among modes."""
+    own = os.fstat(fd)
+    me = os.getpid()
+    for pid in pids():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for name in fds:
+            if pid == me and int(name) == fd:
+                continue
+            try:
+                info = os.stat(f"/proc/{pid}/fd/{name}")
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
+                continue
+            fdinfo = _read(f"/proc/{pid}/fdinfo/{name}") or b""
+            for line in fdinfo.splitlines():
+                if line.startswith(b"flags:"):
+                    if int(line.split()[1], 8) & os.O_ACCMODE in modes:
+                        return True
+                    break
+    return False
+
+
 def process_table() -> dict[int, tuple[int, str, int]]:
     """pid -> (ppid, state, pgid) for every process readable in /proc, in one pass."""
     table = {}
@@ -150,16 +188,7 @@ def below(table: dict[int, tuple[int, str, int]], roots: Iterable[int]) -> list[
 def cmdline(pid: int) -> list[str] | None:
     """argv of a live process from /proc/PID/cmdline; None if gone, unreadable
     or empty (a zombie, a kernel thread)."""
-    try:
-        fd = os.open(f"/proc/{pid}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    data = _read(f"/proc/{pid}/cmdline", 65536)
     if not data:
         return None
     return [os.fsdecode(part) for part in data.rstrip(b"\0").split(b"\0")]

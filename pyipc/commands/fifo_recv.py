@@ -58,7 +58,12 @@ when it runs out, fifo-recv exits 124, having printed only whole messages.
 SIGINT, SIGTERM and SIGHUP end it the same way; one that was ignored when it
 started (nohup) stays ignored. With --follow, fifo-recv is a collector: on
 SIGINT, SIGTERM or SIGHUP it first takes and prints every whole message already
-in the FIFO (waiting for nothing more), then dies of the signal.
+in the FIFO (waiting for nothing more), then dies of the signal. A second
+such signal ends that drain at once. One exception: the block of messages
+that was being written to stdout when the first signal came, already taken out
+of the FIFO, is written out whole first, however many signals follow, so that
+no message is lost or printed twice; a stdout that never drains keeps
+fifo-recv there (SIGKILL still ends it, losing that block).
 
 A FIFO that fifo-recv created (--create) is removed when it ends, unless --keep
 or while another process still has it open for reading (another worker, a

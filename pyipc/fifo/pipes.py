@@ -120,39 +120,17 @@ class Peeker:
                 return
 
 
-def other_holders(fd: int, writers: bool) -> bool:
-    """True if any fd but ours on this FIFO (in any process we can see) is
-    open for writing (writers) or for reading (not writers): with another
-    writer, bytes queued in it may be someone else's; with another reader,
-    removing its name would split a queue in two."""
-    own = os.fstat(fd)
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fds = os.listdir(f"/proc/{entry}/fd")
-        except OSError:
-            continue
-        for name in fds:
-            if int(entry) == me and int(name) == fd:
-                continue
-            try:
-                info = os.stat(f"/proc/{entry}/fd/{name}")
-                if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
-                    continue
-                with open(f"/proc/{entry}/fdinfo/{name}", "rb") as fdinfo:
-                    flags = next(int(line.split()[1], 8) for line in fdinfo if line.startswith(b"flags:"))
-            except (OSError, StopIteration, ValueError):
-                continue
-            if flags & os.O_ACCMODE in ((os.O_WRONLY, os.O_RDWR) if writers else (os.O_RDONLY, os.O_RDWR)):
-                return True
-    return False
-
-
 def other_writers(fd: int) -> bool:
-    return other_holders(fd, writers=True)
+    """True if any fd but ours on this FIFO (in any process we can see) is
+    open for writing: bytes queued in it may then be someone else's."""
+    from ..procfs import open_elsewhere
+
+    return open_elsewhere(fd, (os.O_WRONLY, os.O_RDWR))
 
 
 def other_readers(fd: int) -> bool:
-    return other_holders(fd, writers=False)
+    """True if any fd but ours on this FIFO is open for reading: removing its
+    name would then split a queue in two."""
+    from ..procfs import open_elsewhere
+
+    return open_elsewhere(fd, (os.O_RDONLY, os.O_RDWR))
