@@ -26,6 +26,28 @@ class UsageError(PyipcError, ValueError):
     """Bad input that a caller could have checked: a bad duration, signal, stage."""
 
 
+class ShellOperatorError(UsageError):
+    """A command line to be split into words (pyipc.cmdline) holds what sh
+    would take as an operator, not as part of a word: an unquoted ``|``,
+    ``&``, ``;``, ``<``, ``>``, ``(`` or ``)`` (or a longer operator made of
+    them: ``&&``, ``>>``, ``>&``, ``|&``...), or the ``$(`` of a command
+    substitution. Splitting would have passed it on as an argument, which is
+    never what was meant; quoted or backslash-escaped it is an ordinary
+    character. ``line``: the command line; ``token`` and ``position`` (an
+    index into ``line``): the first such operator; ``operators``: every one,
+    as (token, position) pairs; ``stage``: the index of the stage in a
+    pipeline (set by pyipc.pipeline), else None. Callers word the advice
+    (pipe-run: separate stages, -i/-o, --shell)."""
+
+    def __init__(self, line: str, operators: list[tuple[str, int]]):
+        self.line, self.operators = line, operators
+        self.token, self.position = operators[0]
+        self.stage: int | None = None
+        what = "starts a command substitution" if self.token == "$(" else "is a shell operator"
+        super().__init__(f"{self.token!r} at index {self.position} of {line!r} {what}, not part of an argument "
+                         "(quote it to pass it on as an argument; sh -c runs a line that needs a shell)")
+
+
 class SpawnError(PyipcError, OSError):
     """A child could not be started: setup between fork and exec, or exec itself.
 

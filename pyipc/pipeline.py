@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from .cmdline import split_command
-from .errors import PyipcError, SpawnError
+from .cmdline import parse_command, split_command
+from .errors import PyipcError, ShellOperatorError, SpawnError
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus
 from .supervise import Policy, Supervisor
@@ -39,17 +39,25 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 def to_argv(stage: Stage, *, shell: bool = False) -> list[str]:
     """A stage as argv: a list is taken as it is, a string is split like sh
-    would (or, with shell=True, given to /bin/sh -c)."""
+    would (or, with shell=True, given to /bin/sh -c); leading NAME=value words
+    of a string are not in it (they set the stage's environment)."""
+    return _command(stage, shell)[1]
+
+
+def _command(stage: Stage, shell: bool) -> tuple[dict[str, str], list[str]]:
+    """A stage's own environment variables (sh's NAME=value words before the
+    command) and its argv. pyipc.cmdline raises ShellOperatorError for what sh
+    would take as an operator (ls | wc, echo hi > out), UsageError for the rest."""
     if isinstance(stage, str):
         if shell:
             if not stage.strip():
                 split_command(stage)  # raises the same "empty command" error
-            return ["/bin/sh", "-c", stage]
-        return split_command(stage)
+            return {}, ["/bin/sh", "-c", stage]
+        return parse_command(stage)
     argv = [os.fsdecode(a) for a in stage]
     if not argv:
         split_command("")
-    return argv
+    return {}, argv
 
 
 class StageResult:
@@ -196,7 +204,11 @@ class Pipeline:
     reported, and deadlines and passed-on signals reach it too (pipe-run does;
     it changes the calling process for good). parent_death_signal: given to
     each stage with PR_SET_PDEATHSIG (None: none). stderr: an fd for each
-    stage's stderr (None: ours); merge_stderr takes precedence."""
+    stage's stderr (None: ours); merge_stderr takes precedence. A stage given
+    as a string is split as sh would (pyipc.cmdline.parse_command): its
+    leading NAME=value words are added to env for that stage only, and an
+    unquoted operator (ls | wc) raises ShellOperatorError, whose ``stage``
+    says which one."""
 
     def __init__(
         self,
@@ -214,7 +226,16 @@ class Pipeline:
         trace: Tracer | None = None,
         stderr: Sequence[int | None] | None = None,
     ):
-        self.argvs = [to_argv(stage, shell=shell) for stage in stages]
+        self.argvs: list[list[str]] = []
+        self.stage_env: list[dict[str, str]] = []  # each stage's NAME=value words, added to env
+        for index, stage in enumerate(stages):
+            try:
+                assignments, argv = _command(stage, shell)
+            except ShellOperatorError as exc:
+                exc.stage = index  # which stage: the caller words the message
+                raise
+            self.argvs.append(argv)
+            self.stage_env.append(assignments)
         self.stage_stderr = list(stderr) if stderr is not None else [None] * len(self.argvs)
         if not self.argvs:
             raise ValueError("a pipeline needs at least one stage")
@@ -296,9 +317,12 @@ class Pipeline:
                      stage_stderr: int | None) -> None:
         result = StageResult(argv=argv, started=time.monotonic())
         self.stages.append(result)
+        env, assignments = self.env, self.stage_env[len(self.stages) - 1]
+        if assignments:  # LC_ALL=C sort: as sh, for this stage only (PATH=... also finds its program)
+            env = {**(os.environ if env is None else env), **assignments}
         try:
             result.pid = spawn(
-                argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=self.env, trace=self.trace,
+                argv, stdin=stage_stdin, stdout=stage_stdout, stderr=stage_stderr, env=env, trace=self.trace,
                 sigmask=self._started().child_mask, parent_death_signal=self.parent_death_signal,
             )
         except SpawnError as exc:

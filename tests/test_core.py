@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from pyipc.cmdline import split_command
+from pyipc.cmdline import parse_command, split_command
 from pyipc.durations import MAX_DURATION, MIN_POSITIVE_DURATION, DurationProblem, InvalidDuration, parse_duration
-from pyipc.errors import SpawnError, UsageError
+from pyipc.errors import ShellOperatorError, SpawnError, UsageError
 from pyipc.pipeline import Pipeline, run_pipeline
 from pyipc.signames import list_signals, parse_signal
 from pyipc.spawn import make_pipe, spawn
@@ -91,6 +91,103 @@ def test_split_command_refuses_bad_lines(line, message):
     with pytest.raises(UsageError, match=message):
         split_command(line)
 
+
+@pytest.mark.parametrize("line, operators", [
+    ("ls | wc -l", [("|", 3)]), ("ls|wc", [("|", 2)]), ("echo hi>out", [(">", 7)]), ("a&&b", [("&&", 1)]),
+    ("cmd 2>&1", [(">&", 5)]), ("a >> b", [(">>", 2)]), ("a &>> b", [("&>>", 2)]), ("a <<<x", [("<<<", 2)]),
+    ("a <<-EOF", [("<<-", 2)]), ("a<>b", [("<>", 1)]), ("a >|b", [(">|", 2)]), ("a |& b", [("|&", 2)]),
+    ("a;b;c", [(";", 1), (";", 3)]), ("a &", [("&", 2)]), ("(a) ", [("(", 0), (")", 2)]),
+    ("a || b", [("||", 2)]), ("x ;;& y", [(";;&", 2)]), ("echo $(date)", [("$(", 5), (")", 11)]),
+    ("a | b 'c' > d", [("|", 2), (">", 10)]),
+    ("ls | echo it's", [("|", 3)]),  # the operator comes before the unbalanced quote: it is the error
+])
+def test_split_command_refuses_what_sh_takes_as_an_operator(line, operators):
+    for split in (split_command, parse_command):
+        with pytest.raises(ShellOperatorError) as caught:
+            split(line)
+        error = caught.value
+        assert isinstance(error, UsageError)
+        assert (error.line, error.operators, error.stage) == (line, operators, None)
+        assert (error.token, error.position) == operators[0]
+        assert line.startswith(error.token, error.position)
+
+
+@pytest.mark.parametrize("line, argv", [
+    (r"""echo '|' \| "|" 'a;b' \& \< \> '(' \) x\&\&y""", ["echo", "|", "|", "|", "a;b", "&", "<", ">", "(", ")", "x&&y"]),
+    (r"""echo '$(date)' \$\( "2>&1" "a$(b" """, ["echo", "$(date)", "$(", "2>&1", "a$(b"]),
+    ("echo {} ! # x=1 ~", ["echo", "{}", "!", "#", "x=1", "~"]),  # no operators: words as before
+])
+def test_quoted_or_escaped_operators_are_words(line, argv):
+    assert split_command(line) == argv
+
+
+def test_an_unbalanced_quote_before_any_operator_is_that_error():
+    with pytest.raises(UsageError, match="no closing quotation") as caught:
+        split_command("echo it's | wc")
+    assert not isinstance(caught.value, ShellOperatorError)
+
+
+@pytest.mark.parametrize("line, env, argv", [
+    ("LC_ALL=C sort -u", {"LC_ALL": "C"}, ["sort", "-u"]),
+    ("A=1 B=2 env x=1", {"A": "1", "B": "2"}, ["env", "x=1"]),  # a later x=1 is an argument
+    (r"""A='x y' B="q\"" C=a\ b env""", {"A": "x y", "B": 'q"', "C": "a b"}, ["env"]),  # the value may be quoted
+    ("A= B=1=2 _x9=3 env", {"A": "", "B": "1=2", "_x9": "3"}, ["env"]),
+    ("'A'=1 env", {}, ["A=1", "env"]),  # the name and the = must be unquoted: not an assignment
+    (r"A\=1 env", {}, ["A=1", "env"]),
+    ('A"=1" env', {}, ["A=1", "env"]),
+    (r"\A=1 env", {}, ["A=1", "env"]),
+    ("1A=1 env", {}, ["1A=1", "env"]),
+    ("=1 env", {}, ["=1", "env"]),
+    ("A-B=1 env", {}, ["A-B=1", "env"]),
+    ("A=1 A=2 env", {"A": "2"}, ["env"]),
+    ("env", {}, ["env"]),
+])
+def test_parse_command_takes_the_leading_assignments(line, env, argv):
+    assert parse_command(line) == (env, argv)
+    assert split_command(line)[-len(argv):] == argv  # split_command keeps them as words
+
+
+def test_parse_command_assignments_agree_with_sh():
+    # The oracle is sh: the variables it gives env for the same words.
+    import subprocess
+
+    assignments = r"""A='x y' B="q\"" C=a\ b D= E=1=2 _f=\$x"""
+    names = ["A", "B", "C", "D", "E", "_f"]
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    shown = subprocess.run(["sh", "-c", assignments + " env"], env=env, capture_output=True).stdout.decode()
+    theirs = {k: v for k, _, v in (entry.partition("=") for entry in shown.splitlines()) if k in names}
+    assert parse_command(assignments + " env G=1") == (theirs, ["env", "G=1"])
+    assert len(theirs) == len(names)
+
+
+@pytest.mark.parametrize("line", ["A=1", "A=1 B='x y'"])
+def test_parse_command_refuses_assignments_only(line):
+    with pytest.raises(UsageError, match="only sets variables"):
+        parse_command(line)
+    assert split_command(line)  # as words they are a command line
+
+
+def test_pipelines_refuse_an_operator_before_anything_starts(tmp_path):
+    marker = tmp_path / "ran"
+    with pytest.raises(ShellOperatorError) as caught:
+        Pipeline([f"touch {marker}", "cat", "ls | wc -l"])
+    assert (caught.value.stage, caught.value.token, caught.value.position) == (2, "|", 3)
+    with pytest.raises(ShellOperatorError) as caught:
+        run_pipeline(f"touch {marker}", "ls>x", capture_output=True, input=b"")
+    assert (caught.value.stage, caught.value.token, caught.value.position, caught.value.line) == (1, ">", 2, "ls>x")
+    assert not marker.exists()
+    # shell=True and argv lists are not split: nothing to refuse
+    assert run_pipeline("echo a | tr a b", shell=True, capture_output=True).stdout == b"b\n"
+    assert run_pipeline(["echo", "|", "&&"], capture_output=True).stdout == b"| &&\n"
+
+
+def test_pipeline_assignments_add_to_env_for_their_stage_only():
+    path = os.environ["PATH"]
+    result = run_pipeline("A=1 B=2 env", ["env"], env={"PATH": path, "KEEP": "k"}, capture_output=True)
+    assert sorted(result.stdout.decode().splitlines()) == ["KEEP=k", f"PATH={path}"]  # the last stage's: env only
+    result = run_pipeline("A=1 B=2 env", env={"PATH": path, "A": "0"}, capture_output=True)
+    assert sorted(result.stdout.decode().splitlines()) == ["A=1", "B=2", f"PATH={path}"]
+    assert result.stages[0].argv == ["env"]
 
 @pytest.mark.parametrize("text, seconds", [("1.5", 1.5), ("2m", 120), (".5h", 1800), ("1d", 86400), ("0", 0), ("3s", 3),
                                            # what strtod reads, as coreutils timeout takes it

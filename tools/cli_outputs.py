@@ -40,6 +40,10 @@ EXTRA = {
         ["--timeout=1", "-s", "NOPE", "true"], ["--signal=NOPE", "true"], ["-sNOPE", "true"], [""], ["'unbalanced"],
         ["--shell=yes", "true"], ["-i", "missing-file", "true"], ["--report", "xml", "true"], ["--report=TEXT", "true"],
         ["--", "--pipefail"], ["true", "--nope"], ["-i"], ["-io", "true"],
+        # shell habits: an option meant for a stage, operators (each kind of advice), assignments only
+        ["ls", "-la", "wc -l"], ["--timeout", "5", "grep x", "-v"], ["ls | wc -l"], ["cat", "ls|grep x|wc -l"],
+        ["ls |"], ["echo hi > out.txt"], ["echo hi>out"], ["sort < in"], ["cat <<<x"], ["make 2>&1", "cat"],
+        ["make |& cat"], ["a&&b"], ["a; b"], ["sleep 1 &"], ["(cd /; ls)"], ["echo $(date)"], ["A=1 B=2"],
     ],
     "sigsend": [
         ["-9", "1"], ["-TERM", "1"], ["-kill", "1"], ["TERM"], ["NOPE", "1"], ["TERM", "abc"], ["TERM", "-1"],
@@ -61,6 +65,7 @@ EXTRA = {
         ["--pid", "abc"], ["--pid", "0"], ["--pid", "-1"], ["--pid", "99999999999"], ["--timeout", "1", "true"],
         ["--pid", "1", "true"], ["--grace", "1"], [""], ["--zombies", "true"], ["--grace", "x", "true"],
         ["--pid", "1", "--timeout", "x"], ["-o"], ["--wait-all", "--zombies"], ["'unbalanced"],
+        ["true", "ls | wc -l"],
     ],
     "fifo-send": [
         ["--mode", "999", "p"], ["--mode=abc", "p"], ["--timeout", "x", "p"], ["-f", "bogus", "p"],

@@ -118,14 +118,15 @@ def _flush_quietly() -> None:
 
 
 def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT_USAGE,
-        failure_code: int = EXIT_FAILURE) -> None:
+        failure_code: int = EXIT_FAILURE, hint: Callable[[Any, list[str]], str | None] | None = None) -> None:
     """Entry point of a console script: parse, run, map every error to a code.
 
     argv is read by the fast parser when it can (no typer import at all), and
     by Typer otherwise, which gives the same arguments (tests/test_argv.py)
     and writes help and usage errors. usage: the synopsis after the program
     name, as in the man page (Typer would print a required argument as
-    {STAGE...})."""
+    {STAGE...}). hint: called with Typer's usage error (a click exception)
+    and argv; what it returns is added to the message, after "; "."""
     if sys.stdout is None:  # started with fd 1 closed: fail on output, as coreutils does
         sys.stdout = _ClosedStdout()
     _hold_closed_std_fds()
@@ -137,7 +138,7 @@ def run(app: App, prog: str, *, usage: str | None = None, usage_code: int = EXIT
             kwargs = fast_arguments(app, prog, args)
             # app.function is not None whenever kwargs is not (fast_arguments)
             if kwargs is None or (function := app.function) is None:
-                returned = _run_typer(app, prog, args, usage)
+                returned = _run_typer(app, prog, args, usage, hint)
             else:
                 returned = _call_as_typer_does(function, kwargs)
             code = returned if isinstance(returned, int) else 0
@@ -238,7 +239,8 @@ def value_options(app: App, prog: str) -> set[str]:
             and not getattr(param, "is_flag", False) and not getattr(param, "count", False) for name in param.opts}
 
 
-def _run_typer(app: App, prog: str, args: list[str], usage: str | None) -> Any:
+def _run_typer(app: App, prog: str, args: list[str], usage: str | None,
+               hint: Callable[[Any, list[str]], str | None] | None = None) -> Any:
     """Typer reads args and calls the function; its usage errors become ours."""
     import typer
 
@@ -248,7 +250,8 @@ def _run_typer(app: App, prog: str, args: list[str], usage: str | None) -> Any:
     try:
         return command.main(args=args, prog_name=prog, standalone_mode=False)
     except usage_error as exc:
-        raise UsageError(_usage_text(exc)) from None
+        extra = hint(exc, args) if hint is not None else None
+        raise UsageError(_usage_text(exc) + (f"; {extra}" if extra else "")) from None
     except typer.Exit as exc:  # main() returns its code in non-standalone mode; kept in case
         return exc.exit_code
     except typer.Abort:
@@ -346,6 +349,16 @@ class _ClosedStdout:
 def _usage_text(exc: Any) -> str:
     message: str = exc.format_message().strip().rstrip(".")
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
+def as_typed(word: str) -> str:
+    """A word as a user would type it at the shell, for a message: "ls -la"
+    in double quotes where nothing in it is special there, else sh quoting."""
+    if word and not any(c in word for c in '"\\$`!'):
+        return f'"{word}"'
+    import shlex
+
+    return shlex.quote(word)
 
 
 def parse_or_usage(parser: Callable[[str], Parsed], text: str, option: str) -> Parsed:

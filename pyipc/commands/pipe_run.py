@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
-from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, ShellOperatorError, UsageError
+from ._cli import Die, as_typed, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
 from ._values import VALUES_TEXT
 
 PROG = "pipe-run"
@@ -29,6 +29,19 @@ does for STAGE1 | STAGE2 | ...: stage N's stdout is stage N+1's stdin. Each
 STAGE is one command line, split into words like sh does (single and double
 quotes, backslashes), with no expansion of variables, globs or ~. With --shell,
 each STAGE is given to /bin/sh -c instead.
+
+As in sh, leading NAME=value words set that stage's environment (pipe-run
+"LC_ALL=C sort" runs sort with LC_ALL=C; PATH=... also changes where its
+program is looked for); a NAME=value word after the command is an argument. A
+stage of assignments only is a usage error. What sh would take as an operator
+is a usage error too, which says what to use instead: an unquoted |, &, ;, <,
+>, ( or ), even glued to a word (ls|wc, echo hi>out, a&&b, 2>&1), or the $( of
+a command substitution. Give each stage as its own argument instead of |; use
+-i, -o or -a instead of < and >, --merge-stderr instead of 2>&1, and --shell
+for the rest. Quoted or backslash-escaped ("echo '|'", echo \\>), it is an
+ordinary character. An option that pipe-run does not know, after a stage
+(pipe-run ls -la "wc -l"), is a usage error that says that a stage's options
+go inside its quotes ("ls -la").
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
@@ -74,7 +87,7 @@ being built.
     "exit_status": [
         ("0", "The last stage (with --pipefail: every stage) succeeded."),
         ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started. Or the --report could not be written, when the status would otherwise have been 0."),
-        ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a bad duration or signal, an unknown option."),
+        ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a shell operator in a stage (without --shell), a stage of NAME=value words only, a bad duration or signal, an unknown option."),
         ("124", "The --timeout deadline was reached."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
         ("127", "That stage's command was not found."),
@@ -85,6 +98,7 @@ being built.
         ('pipe-run "ls" "wc -l"', "Count the entries of the current directory, like ls | wc -l."),
         ('pipe-run --pipefail "yes" "head -1"', "Prints y and exits 141: yes was killed by SIGPIPE, which bash's set -o pipefail also reports."),
         ('pipe-run -i access.log -o top.txt "cut -d\\  -f1" "sort" "uniq -c" "sort -rn"', "Redirections without a shell: read access.log, write top.txt."),
+        ('pipe-run -i words.txt "LC_ALL=C sort -u" "wc -l"', "Count the distinct lines of words.txt, compared byte by byte: LC_ALL=C is sort's environment, as in sh."),
         ('pipe-run --timeout 5 -k 1 --report json "tail -f log" "grep ERROR"', "Stop the whole pipeline after 5 seconds (KILL one second later if needed), then print a JSON report of every stage."),
         ('pipe-run --trace "echo hi" "tr a-z A-Z"', "Watch the pipe, forks, dup2s and execs happen."),
         ('pipe-run --cycle "python3 server.py" "python3 client.py"', "Two processes talking to each other: each one's stdout is the other's stdin."),
@@ -173,9 +187,12 @@ def pipe_run(
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
     signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
-    pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
-                        subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
-                        trace=Tracer(2, f"{PROG}: ") if trace else None)
+    try:
+        pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
+                            subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
+                            trace=Tracer(2, f"{PROG}: ") if trace else None)
+    except ShellOperatorError as exc:
+        raise UsageError(_operator_text(exc, stages)) from None
 
     stdin_fd = _open_input(input_file) if input_file is not None else None
     opened, report_fd = [stdin_fd], None
@@ -212,6 +229,66 @@ def pipe_run(
         where = f" to '{report_file}'" if report_file is not None else ""
         raise Die(f"cannot write the report{where}: {lost.strerror}", status or EXIT_FAILURE)
     return status
+
+
+def _operator_text(exc: ShellOperatorError, stages: List[str]) -> str:
+    """What to do instead of a shell operator in a stage: the stages apart,
+    -i/-o/-a, --merge-stderr, or --shell."""
+    token, at, line = exc.token, exc.position, exc.line
+    where = f"stage {exc.stage + 1}" if exc.stage is not None else repr(line)
+    what = "is a shell operator"
+    if token == "$(":
+        what = "starts a command substitution"
+    elif token == ">&" and line.startswith("2>&1", at - 1):
+        token, what = "2>&1", "is a shell redirection"
+    if token == "|":
+        advice = "use one argument per stage"
+        if exc.stage is not None and all(op == "|" for op, _ in exc.operators):
+            cuts = [-1, *(position for _, position in exc.operators), len(line)]
+            pieces = [line[start + 1:end].strip() for start, end in zip(cuts, cuts[1:])]
+            if all(pieces):
+                split = [*stages[:exc.stage], *pieces, *stages[exc.stage + 1:]]
+                advice += f" ({PROG} {' '.join(as_typed(stage) for stage in split)})"
+        advice += ", or --shell"
+    elif token == "|&":
+        advice = "use one argument per stage and --merge-stderr, or --shell"
+    elif token == "2>&1":
+        advice = "use --merge-stderr to send each stage's stderr down the pipe, or --shell"
+    elif token[0] == "<":
+        advice = "use -i FILE for the first stage's stdin, or --shell"
+    elif ">" in token:
+        advice = "use -o FILE or -a FILE for the last stage's stdout, or --shell"
+    else:
+        advice = "a stage is one command: use --shell to have sh run it"
+    return f"{where}: {token!r} {what} (quote it to pass it on as an argument); {advice}"
+
+
+def _option_hint(exc: object, args: List[str]) -> Optional[str]:
+    """pipe-run ls -la "wc -l": Typer says "no such option: -l"; add that
+    the option was meant for the stage before it, inside its quotes."""
+    name = getattr(exc, "option_name", None)
+    if not name or not hasattr(exc, "possibilities"):  # click's NoSuchOption only
+        return None
+    import shlex
+
+    from ._cli import value_options
+
+    takes_value = value_options(app, PROG)
+    stage = None
+    words = iter(args)
+    for arg in words:
+        if arg == "--":
+            return None
+        if arg[:1] == "-" and len(arg) > 1:
+            if arg == name or arg.split("=", 1)[0] == name or (name[:2] != "--" and arg[:2] == name):
+                if stage is None:
+                    return None
+                return f"a stage's options go inside its quotes: {as_typed(stage + ' ' + shlex.quote(arg))}"
+            if arg in takes_value:
+                next(words, None)
+        else:
+            stage = arg
+    return None
 
 
 def _open_input(path: str) -> int:
@@ -275,4 +352,4 @@ def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd
 
 
 def main() -> None:
-    run(app, PROG, usage=USAGE)
+    run(app, PROG, usage=USAGE, hint=_option_hint)

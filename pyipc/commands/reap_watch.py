@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
-from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
+from ._cli import Die, as_typed, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
 from ._values import VALUES_TEXT
 
 PROG = "reap-watch"
@@ -30,7 +30,9 @@ reports each death on stderr (or to --output FILE): pid, name, how it ended
 the CPU time and peak memory that wait4 returns. An adopted process is marked
 (adopted); its name and start time are read from /proc/PID/stat while it is
 still a zombie, just before it is reaped. Each COMMAND is one command line,
-split into words like sh does, with no expansion.
+split into words like sh does, with no expansion; an unquoted shell operator
+(| & ; < > ( ) or $() is a usage error: give such a line to sh -c as one
+COMMAND.
 
 A zombie is a process that has ended but whose parent has not yet collected
 its exit status with wait. A SIGCHLD handler that calls waitpid once leaks
@@ -141,7 +143,6 @@ def reap_watch(
     version: bool = version_option(PROG),
 ) -> int:
     """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
-    from ..cmdline import split_command
     from ..durations import parse_duration
     from ..integers import parse_pid
 
@@ -157,7 +158,7 @@ def reap_watch(
         raise UsageError("--wait-all, --group, --grace and --no-pdeathsig need a COMMAND")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace_s = parse_or_usage(parse_duration, grace, "--grace") if grace is not None else None
-    argvs = [split_command(line) for line in commands or ()]
+    argvs = [_split(number, line) for number, line in enumerate(commands or (), 1)]
     if zombies:
         return _zombies(json_lines)
     for pid in pids or ():  # before -o truncates anything: a run that cannot start leaves it alone
@@ -181,6 +182,20 @@ def reap_watch(
         where = f" to '{output}'" if output is not None else ""
         raise Die(f"cannot write the report{where}: {report.write_error.strerror}", status or EXIT_FAILURE)
     return status
+
+
+def _split(number: int, line: str) -> list[str]:
+    from ..cmdline import split_command
+    from ..errors import ShellOperatorError
+
+    try:
+        return split_command(line)
+    except ShellOperatorError as exc:
+        import shlex
+
+        what = "starts a command substitution" if exc.token == "$(" else "is a shell operator"
+        raise UsageError(f"COMMAND {number}: {exc.token!r} {what} (quote it to pass it on as an argument); "
+                         f"a shell runs the line as one COMMAND: {as_typed('sh -c ' + shlex.quote(line))}") from None
 
 
 def _reap(argvs: list[list[str]], report: _Reporter, *, wait_all: bool, group: bool, grace: float | None,

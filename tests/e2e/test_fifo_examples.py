@@ -2,7 +2,9 @@
 written (with /tmp/ paths moved into the test's own directory), with a writer
 or reader beside it where the example needs one, and checked for what its
 description promises. The examples are read from the commands' MANUAL, the
-source of the man pages, so an example changed there without its test fails."""
+source of the man pages, so an example changed there without its test fails.
+Each test names the examples it runs with @covers, which
+test_man_examples.py checks against every man page's EXAMPLES."""
 
 import os
 import signal
@@ -10,6 +12,7 @@ import subprocess
 
 import pytest
 from conftest import ENV, SCRIPTS, holds_open, run, wait_for
+from man_examples import covers
 
 from pyipc.commands import fifo_recv, fifo_send, mkfifo_cat
 
@@ -35,6 +38,7 @@ def bash(script: str, janitor=None, **kwargs):
     return janitor.popen(argv, env=SHELL_ENV, start_new_session=True, **kwargs)
 
 
+@covers("fifo-send", "fifo-send /tmp/q.fifo 'job 1'")
 def test_send_two_messages(in_tmp, janitor):
     os.mkfifo("q.fifo")
     receiver = bash("fifo-recv q.fifo", janitor, stdout=subprocess.PIPE)
@@ -42,6 +46,7 @@ def test_send_two_messages(in_tmp, janitor):
     assert receiver.communicate(timeout=20)[0] == b"job 1\njob 2\n"
 
 
+@covers("fifo-send", "seq 1000 |")
 def test_seq_with_a_timeout(in_tmp, janitor):
     os.mkfifo("q.fifo")
     receiver = bash("fifo-recv q.fifo | wc -l", janitor, stdout=subprocess.PIPE)
@@ -52,6 +57,7 @@ def test_seq_with_a_timeout(in_tmp, janitor):
     assert bash(example("fifo-send", "seq 1000 |")).returncode == 124  # nobody came within 5 s
 
 
+@covers("fifo-send", "seq 20 | fifo-send q.fifo &")
 def test_work_queue_each_job_exactly_once(in_tmp):
     os.mkfifo("q.fifo")
     result = bash(example("fifo-send", "seq 20 | fifo-send q.fifo &"), timeout=50)
@@ -62,6 +68,7 @@ def test_work_queue_each_job_exactly_once(in_tmp):
     assert workers <= {"worker 1", "worker 2", "worker 3"}
 
 
+@covers("fifo-send", "find . -print0")
 def test_file_names_nul_terminated(in_tmp, janitor):
     (in_tmp / "sub").mkdir()
     (in_tmp / "sub" / "a file").write_text("x")
@@ -75,6 +82,7 @@ def test_file_names_nul_terminated(in_tmp, janitor):
     assert {b".", b"./sub", b"./sub/a file", b"./files.fifo"} <= names
 
 
+@covers("fifo-send", "fifo-recv --framing length /tmp/a |")
 def test_relay_binary_messages(in_tmp, janitor):
     os.mkfifo("a")
     os.mkfifo("b")
@@ -89,6 +97,7 @@ def test_relay_binary_messages(in_tmp, janitor):
     assert receiver.communicate(timeout=20)[0] == payload
 
 
+@covers("fifo-recv", "fifo-recv --create")
 def test_receive_with_create_then_removed(in_tmp, janitor):
     receiver = bash(example("fifo-recv", "fifo-recv --create"), janitor, stdout=subprocess.PIPE)
     wait_for(lambda: os.path.exists("q.fifo"), 20, "the FIFO")
@@ -97,6 +106,7 @@ def test_receive_with_create_then_removed(in_tmp, janitor):
     assert not os.path.lexists("q.fifo")
 
 
+@covers("fifo-recv", "job=$(fifo-recv --count 1")
 def test_take_exactly_one(in_tmp, janitor):
     os.mkfifo("q.fifo")
     sender = bash("fifo-send q.fifo first second", janitor)
@@ -106,6 +116,7 @@ def test_take_exactly_one(in_tmp, janitor):
     assert sender.wait(20) == 0
 
 
+@covers("fifo-recv", "for w in 1 2 3;")
 def test_three_workers_sharing_a_queue(in_tmp, janitor):
     os.mkfifo("q.fifo")
     sender = bash("seq 30 | fifo-send q.fifo", janitor)
@@ -117,6 +128,8 @@ def test_three_workers_sharing_a_queue(in_tmp, janitor):
 
 @pytest.mark.parametrize("prog, start", [("fifo-recv", "exec 3< <(fifo-recv --follow"),
                                          ("mkfifo-cat", "exec 3< <(mkfifo-cat --ready-fd")])
+@covers("fifo-recv", "exec 3< <(fifo-recv --follow")
+@covers("mkfifo-cat", "exec 3< <(mkfifo-cat --ready-fd")
 def test_collector_ready_without_sleep(in_tmp, prog, start):
     # The writer runs the moment read returns: no sleep, no race, ten times over.
     script = (example(prog, start) + "; collector=$!; fifo-send --no-wait --written log.fifo \"line $i\" || exit 9; "
@@ -128,6 +141,7 @@ def test_collector_ready_without_sleep(in_tmp, prog, start):
     assert (in_tmp / "all.log").read_bytes() == b"".join(b"line %d\n" % i for i in range(10))
 
 
+@covers("fifo-recv", "fifo-recv -n 1 --timeout 5 reply.fifo &")
 def test_request_response(in_tmp, janitor):
     os.mkfifo("request.fifo")
     os.mkfifo("reply.fifo")
@@ -138,6 +152,7 @@ def test_request_response(in_tmp, janitor):
     assert server.wait(20) == 0
 
 
+@covers("fifo-recv", "fifo-recv --follow --json")
 def test_follow_json(in_tmp, janitor):
     os.mkfifo("q.fifo")
     receiver = bash(example("fifo-recv", "fifo-recv --follow --json"), janitor, stdout=subprocess.PIPE)
@@ -146,6 +161,7 @@ def test_follow_json(in_tmp, janitor):
     assert receiver.communicate(timeout=20)[0] == b'{"data": "a b"}\n{"data_b64": "Y/8="}\n'
 
 
+@covers("fifo-recv", "fifo-recv --framing length")
 def test_length_framed_to_a_file(in_tmp, janitor):
     os.mkfifo("bin.fifo")
     receiver = bash(example("fifo-recv", "fifo-recv --framing length"), janitor)
@@ -154,6 +170,7 @@ def test_length_framed_to_a_file(in_tmp, janitor):
     assert (in_tmp / "messages.bin").read_bytes() == b"\0\0\0\x03x y"
 
 
+@covers("mkfifo-cat", "mkfifo-cat /tmp/log.fifo >> all.log &")
 def test_collect_into_a_log(in_tmp):
     script = example("mkfifo-cat", "mkfifo-cat /tmp/log.fifo >> all.log &") + (
         " collector=$!; fifo-send --timeout 10 log.fifo one; printf 'two\\n' | fifo-send --timeout 10 log.fifo; "
@@ -164,6 +181,7 @@ def test_collect_into_a_log(in_tmp):
     assert os.path.exists("log.fifo"), "kept: RemoveOnStop=no"
 
 
+@covers("mkfifo-cat", "mkfifo-cat --once --remove")
 def test_count_the_first_writers_bytes(in_tmp, janitor):
     counter = bash(example("mkfifo-cat", "mkfifo-cat --once --remove"), janitor, stdout=subprocess.PIPE)
     wait_for(lambda: os.path.exists("in.fifo"), 20, "the FIFO")
@@ -173,6 +191,7 @@ def test_count_the_first_writers_bytes(in_tmp, janitor):
     assert not os.path.lexists("in.fifo")
 
 
+@covers("mkfifo-cat", "mkfifo-cat --timeout 30s")
 def test_timeout_when_nothing_arrives(in_tmp):
     result = bash(example("mkfifo-cat", "mkfifo-cat --timeout 30s").replace("30s", "0.3s"))
     assert result.returncode == 124

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PYTHON, holds_pidfd, proc_stat, proc_status, run, script, shell_status, wait_for
+import man_examples
+from man_examples import covers
 
 REAP_WATCH = script("reap-watch")
 
@@ -338,17 +340,18 @@ def test_zombies_reports_none_when_there_is_none(in_tmp):
 
 # -- the classic zombie lessons, as in the man page --------------------------------
 
-def example(index):
-    from pyipc.commands.reap_watch import MANUAL
-
-    argv = shlex.split(MANUAL["examples"][index][0])
+def example(start):
+    """The man page's example starting with start (man_examples.py), as argv."""
+    argv = shlex.split(man_examples.example("reap-watch", start))
     assert argv[0] == "reap-watch"
     return [REAP_WATCH, *argv[1:]]
 
 
 @pytest.mark.timeout(30)
+@covers("reap-watch", "reap-watch \"sh -c '/bin/true & exec sleep 2'\"")
 def test_lesson_a_child_that_exits_while_its_parent_sleeps(in_tmp, janitor):
-    proc = janitor.popen([*example(0), "--json"], stderr=subprocess.PIPE)
+    proc = janitor.popen([*example("reap-watch \"sh -c '/bin/true & exec sleep 2'\""), "--json"],
+                         stderr=subprocess.PIPE)
     # While its parent sleeps, true is a zombie below reap-watch's child...
     child = wait_for(lambda: kids_of(proc.pid), 15, "reap-watch's child")[0]
     wait_for(lambda: zombies_of({child}), 15, "true to become a zombie of the sleeping parent")
@@ -360,8 +363,9 @@ def test_lesson_a_child_that_exits_while_its_parent_sleeps(in_tmp, janitor):
 
 
 @pytest.mark.timeout(20)
+@covers("reap-watch", "reap-watch \"sh -c 'exit 3'\" \"sh -c 'exit 7'\"")
 def test_lesson_two_children_collected_with_exit_codes_3_and_7(in_tmp):
-    result = run(example(1))
+    result = run(example("reap-watch \"sh -c 'exit 3'\" \"sh -c 'exit 7'\""))
     assert result.returncode == 3
     reports = result.stderr.decode().splitlines()
     assert sorted(line.split(": ")[2].split(" (")[0] for line in reports) == ["exited 3", "exited 7"]
