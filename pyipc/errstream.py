@@ -104,7 +104,7 @@ class ErrStream:
         self._watch()
 
     def _watch(self) -> None:
-        if self._buf and self._sup is not None and not self._watching and self._owned:
+        if self._buf and self._sup is not None and not self._watching:
             self._watching = True
             self._sup.watch(self._out, self._writable, write=True)
 
@@ -194,7 +194,8 @@ class ErrStream:
     def _write_batches(self, data: bytes | bytearray) -> int:
         """Write data in batches of whole lines; how many bytes went out."""
         done, size, batch = 0, len(data), self._batch
-        with memoryview(data) as view:  # released before the caller trims its buffer
+        error = None
+        with memoryview(data) as view:  # released before anyone resizes data
             while done < size:
                 end = done + batch
                 if end >= size:
@@ -211,8 +212,11 @@ class ErrStream:
                 except InterruptedError:
                     continue
                 except OSError as exc:
-                    self._failed(exc)
-                    return size
+                    error = exc
+                    break
+        if error is not None:
+            self._failed(error)
+            return size
         return done
 
     def _failed(self, exc: OSError) -> None:

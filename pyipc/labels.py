@@ -17,6 +17,12 @@ Once the stages have ended the loop is over: ``finish()`` takes what is
 already in the pipes (at most one pipeful each, even if a process left
 behind keeps writing) and closes them; a process left behind that writes to
 its stderr later gets EPIPE, as with any pipe whose reader is gone.
+
+Transparency: while the stream is backed up (our stderr takes nothing) the
+pipes are not read, so a stage blocks on its stderr as it would on ours; a
+stream broken from the start gets no pipes at all (the stages get our stderr
+as it is), and one that breaks later makes us close the pipes, so that a
+stage's next write to its stderr gets SIGPIPE as it would have.
 """
 
 from __future__ import annotations
@@ -197,6 +203,9 @@ class StderrLabels:
         for processes left behind that still hold them), then close them."""
         self._sup = None
         for source in list(self._sources.values()):
+            if source.write_end >= 0:  # never started (an error on the way): nothing to wait for
+                self._forget(source)
+                continue
             try:
                 budget = fcntl.fcntl(source.fd, _F_GETPIPE_SZ)
             except OSError:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Progress", "read_position", "read_io", "format_bytes"]
 
 _WINDOW = 1.0  # seconds of samples a shown rate is computed over
+_SCAN = 32  # fds of the first stage looked at for the file it reads (each refresh: one stat each)
 
 
 def read_position(pid: int, fd: int) -> tuple[int, int] | None:
@@ -186,7 +187,7 @@ class Progress:
             info = None
         if info is None or not stat.S_ISREG(info.st_mode):
             try:
-                candidates = sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd") if int(fd) >= 3)
+                candidates = sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd") if int(fd) >= 3)[:_SCAN]
             except OSError:
                 return None
             info = None

@@ -85,6 +85,19 @@ def test_epipe_makes_it_broken_and_tells_the_writers():
     os.close(write_end)
 
 
+def test_epipe_while_writing_out_what_waited():
+    read_end, write_end = os.pipe()
+    stream = ErrStream(write_end)
+    for _ in range(5000):
+        stream.write(b"w" * 99 + b"\n")
+    assert stream.backed_up
+    os.close(read_end)
+    assert stream._writable() is False  # nothing waits any more: the loop stops watching
+    assert stream.broken and not stream.backed_up
+    stream.close()
+    os.close(write_end)
+
+
 def test_a_closed_fd_drops_output_without_raising():
     read_end, write_end = os.pipe()
     os.close(read_end)
