@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,35 +56,58 @@ def _lines_file(size: int) -> Path:
     return path
 
 
+def _timed(commands: dict[str, list[str]], runs: int, **kwargs) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU (user + system of the command and all it waited
+    for) seconds of each command, in interleaved rounds after one warm-up.
+    On a loaded machine the CPU times are the steadier figure."""
+    import resource
+
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for i in range(runs + 1):
+        for name, argv in commands.items():
+            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False, **kwargs)
+            end, after = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            if i:
+                wall[name].append(end - start)
+                cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return ({name: statistics.median(values) for name, values in wall.items()},
+            {name: statistics.median(values) for name, values in cpu.items()})
+
+
 def _label_rows(pipe_run: str, quick: bool) -> list[dict]:
     size = (20 if quick else 100) * 1000 * 1000
     lines = _lines_file(size)
     runs = 5 if quick else 11
     writer = f"sh -c 'cat {lines} >&2'"
     to_pipe = "2>&1 >/dev/null | cat >/dev/null"
-    rounds = interleaved({
+    wall, cpu = _timed({
         "label": [pipe_run, "--label", writer, "true"],
         "plain": [pipe_run, writer, "true"],
         "sed": ["bash", "-c", f"{writer} 2>&1 >/dev/null | sed 's/^/[1 sh] /' >&2"],
         "label pipe": ["bash", "-c", f"{pipe_run} --label \"{writer}\" true {to_pipe}"],
         "plain pipe": ["bash", "-c", f"{pipe_run} \"{writer}\" true {to_pipe}"],
         "start-up": [pipe_run, "true", "true"],
-    }, runs=runs, stderr=subprocess.DEVNULL)
-    median = {name: statistics.median(values) for name, values in rounds.items()}
+    }, runs, stderr=subprocess.DEVNULL)
     mb = size / 1e6
 
     def rate(name: str) -> str:
-        startup = 0.0 if name == "sed" else median["start-up"]  # bash and sed start in a few ms
-        return f"{mb / max(median[name] - startup, 1e-6):,.0f} MB/s"
+        startup = 0.0 if name == "sed" else wall["start-up"]  # bash and sed start in a few ms
+        return f"{mb / max(wall[name] - startup, 1e-6):,.0f} MB/s"
+
+    def cpu_ms(name: str) -> str:
+        return f"{cpu[name] * 1000:.0f}"
 
     return [
-        row(f"pipe-run --label, {mb:.0f} MB of 100-byte lines on stderr, to /dev/null", median["label"], median["plain"],
+        row(f"pipe-run --label, {mb:.0f} MB of 100-byte lines on stderr, to /dev/null", wall["label"], wall["plain"],
             reference_tool="the same without --label", goal="tracked",
-            note=f"{rate('label')} vs {rate('plain')} (start-up subtracted); sed labelling in bash: "
-                 f"{rate('sed')}, ours/sed {median['label'] / median['sed']:.2f}; median of {runs}"),
-        row(f"pipe-run --label, {mb:.0f} MB of 100-byte lines on stderr, to a pipe", median["label pipe"],
-            median["plain pipe"], reference_tool="the same without --label", goal="tracked",
-            note=f"{rate('label pipe')} vs {rate('plain pipe')} (start-up subtracted); writes of <= 4 KiB of whole lines"),
+            note=f"{rate('label')} vs {rate('plain')} (start-up subtracted); CPU {cpu_ms('label')} vs "
+                 f"{cpu_ms('plain')} ms; sed labelling in bash: {rate('sed')}, CPU {cpu_ms('sed')} ms; median of {runs}"),
+        row(f"pipe-run --label, {mb:.0f} MB of 100-byte lines on stderr, to a pipe", wall["label pipe"],
+            wall["plain pipe"], reference_tool="the same without --label", goal="tracked",
+            note=f"{rate('label pipe')} vs {rate('plain pipe')} (start-up subtracted); CPU {cpu_ms('label pipe')} vs "
+                 f"{cpu_ms('plain pipe')} ms; writes of <= 4 KiB of whole lines"),
     ]
 
 

@@ -134,18 +134,23 @@ class ErrStream:
 
     # -- writing -------------------------------------------------------------------
 
-    def write(self, lines: bytes) -> None:
-        """Whole lines (ending with a newline), in order after what was written before."""
-        if self.dead or self.broken or not lines:
+    def write(self, lines: bytes, start: int = 0, stop: int | None = None) -> None:
+        """Whole lines (ending with a newline), lines[start:stop], in order
+        after what was written before."""
+        stop = len(lines) if stop is None else stop
+        if self.dead or self.broken or stop <= start:
             return
         if self._status:
-            lines = self._erase() + lines + self._status
+            lines = self._erase() + lines[start:stop] + self._status
+            start, stop = 0, len(lines)
         if self._buf:
-            self._buf += lines
+            with memoryview(lines) as view:
+                self._buf += view[start:stop]
             return
-        written = self._write_batches(lines)
-        if written < len(lines):
-            self._buf += lines[written:]
+        written = self._write_batches(lines, start, stop)
+        if start + written < stop:
+            with memoryview(lines) as view:
+                self._buf += view[start + written:stop]
             self._watch()
 
     def status(self, text: str | None) -> None:
@@ -191,20 +196,21 @@ class ErrStream:
             written = self._write_batches(data)
             self._buf += data[written:]
 
-    def _write_batches(self, data: bytes | bytearray) -> int:
-        """Write data in batches of whole lines; how many bytes went out."""
-        done, size, batch = 0, len(data), self._batch
+    def _write_batches(self, data: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
+        """Write data[start:stop] in batches of whole lines; how many bytes went out."""
+        stop = len(data) if stop is None else stop
+        done, batch = start, self._batch
         error = None
         with memoryview(data) as view:  # released before anyone resizes data
-            while done < size:
+            while done < stop:
                 end = done + batch
-                if end >= size:
-                    end = size
+                if end >= stop:
+                    end = stop
                 else:
                     cut = data.rfind(b"\n", done, end)
                     if cut < done:  # one line longer than a batch: it goes alone
-                        cut = data.find(b"\n", end)
-                    end = size if cut < 0 else cut + 1
+                        cut = data.find(b"\n", end, stop)
+                    end = stop if cut < 0 else cut + 1
                 try:
                     done += os.write(self._out, view[done:end])
                 except BlockingIOError:
@@ -216,8 +222,8 @@ class ErrStream:
                     break
         if error is not None:
             self._failed(error)
-            return size
-        return done
+            return stop - start
+        return done - start
 
     def _failed(self, exc: OSError) -> None:
         self._buf.clear()

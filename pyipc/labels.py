@@ -61,11 +61,11 @@ def label_name(argv: Sequence[str], shell: bool = False) -> str:
 
 
 class _Source:
-    __slots__ = ("fd", "prefix", "partial", "write_end")
+    __slots__ = ("fd", "prefix", "held", "write_end")
 
     def __init__(self, fd: int, write_end: int, prefix: bytes):
         self.fd, self.write_end, self.prefix = fd, write_end, prefix
-        self.partial = b""
+        self.held = b"\n"  # a newline, then the line under way (see _take)
 
 
 class StderrLabels:
@@ -142,44 +142,44 @@ class StderrLabels:
                 self._sup.watch(fd, self._reader(source))
 
     def _take(self, source: _Source, data: bytes) -> None:
-        if source.partial:
-            data = source.partial + data
-        end = data.rfind(b"\n") + 1
-        out = b""
-        if end:
-            out = self._label(source.prefix, data[:end] if end < len(data) else data)
-            data = data[end:]
-        while len(data) > LINE_MAX:
-            cut = _cut(data)
-            out += source.prefix + data[:cut] + b"\n"
-            data = data[cut:]
-        source.partial = data
-        if out:
-            self.stream.write(out)
+        # held: a newline, then what came of the line under way. With that
+        # newline in front, one replace() labels every whole line of the
+        # chunk, and the stream writes the labelled text from a slice of it:
+        # two copies of the data in all (a join would be a third).
+        held = source.held + data
+        prefix = source.prefix
+        end = held.rfind(b"\n") + 1
+        if end > 1:
+            if _longest_over(held, 1, end):
+                self.stream.write(self._pieces(prefix, held[1:end - 1]))
+            else:
+                labelled = held.replace(b"\n", b"\n" + prefix)
+                self.stream.write(labelled, 1, len(labelled) - (len(held) - end) - len(prefix))
+            held = held[end - 1:]
+        while len(held) > LINE_MAX + 1:  # no newline for that long: out in pieces
+            cut = _cut(held, 1)
+            self.stream.write(prefix + held[1:cut] + b"\n")
+            held = b"\n" + held[cut:]
+        source.held = held
 
     @staticmethod
-    def _label(prefix: bytes, lines: bytes) -> bytes:
-        """Whole lines (the last one ends with a newline), each labelled."""
-        if len(lines) > LINE_MAX:
-            parts = lines.split(b"\n")
-            parts.pop()  # after the last newline: nothing
-            if max(map(len, parts)) > LINE_MAX:
-                pieces = []
-                for part in parts:
-                    while len(part) > LINE_MAX:
-                        cut = _cut(part)
-                        pieces.append(part[:cut])
-                        part = part[cut:]
-                    pieces.append(part)
-                parts = pieces
-            return prefix + (b"\n" + prefix).join(parts) + b"\n"
-        return prefix + lines[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
+    def _pieces(prefix: bytes, lines: bytes) -> bytes:
+        """lines (without the last newline) labelled, those over LINE_MAX in pieces."""
+        pieces = []
+        for part in lines.split(b"\n"):
+            start = 0
+            while len(part) - start > LINE_MAX:
+                cut = _cut(part, start)
+                pieces.append(part[start:cut])
+                start = cut
+            pieces.append(part[start:])
+        return prefix + (b"\n" + prefix).join(pieces) + b"\n"
 
     def _end(self, source: _Source) -> None:
         """EOF (or an error) on a stage's pipe: its last line, then close it."""
-        if source.partial:
-            self.stream.write(source.prefix + source.partial + b"\n")
-            source.partial = b""
+        if len(source.held) > 1:
+            self.stream.write(source.prefix + source.held[1:] + b"\n")
+            source.held = b"\n"
         self._forget(source)
 
     def _forget(self, source: _Source) -> None:
@@ -231,10 +231,23 @@ class StderrLabels:
             self._forget(source)
 
 
-def _cut(data: bytes) -> int:
-    """Where to cut a piece of at most LINE_MAX bytes: not inside a UTF-8
-    character (its continuation bytes are 0b10xxxxxx), if one ends within 3 bytes."""
-    cut = LINE_MAX
+def _longest_over(data: bytes, start: int, end: int) -> bool:
+    """Whether a line of data[start:end] (whole lines) is longer than
+    LINE_MAX: a few memrchr calls per 64 KiB, each jumping to the last
+    newline within LINE_MAX bytes of the start of a line."""
+    while end - start > LINE_MAX + 1:
+        newline = data.rfind(b"\n", start, start + LINE_MAX + 1)
+        if newline < 0:
+            return True
+        start = newline + 1
+    return False
+
+
+def _cut(data: bytes, start: int = 0) -> int:
+    """Where to end a piece of at most LINE_MAX bytes from start: not inside
+    a UTF-8 character (its continuation bytes are 0b10xxxxxx), if one ends
+    within 3 bytes."""
+    cut = start + LINE_MAX
     for back in range(4):
         if data[cut - back] & 0xC0 != 0x80:
             return cut - back

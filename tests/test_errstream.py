@@ -128,3 +128,13 @@ def test_trace_lines_of_this_process_go_through_the_stream(seqpacket):
     stream.close()
     got = messages(theirs)
     assert got[1] == b"\r        \rx: [pid %d] fork() = 1\nprogress" % os.getpid()
+
+
+def test_a_slice_of_a_buffer_is_written_without_the_rest(seqpacket):
+    ours, theirs = seqpacket
+    stream = ErrStream(ours.fileno())
+    stream.write(b"xxA\nB\nyy", 2, 6)
+    stream.status("s")
+    stream.write(b"--C\n--", 2, 4)
+    stream.close()
+    assert messages(theirs) == [b"A\nB\n", b"\rs", b"\r \rC\ns"]

@@ -16,8 +16,8 @@ class Collect:
         self.backed_up = False
         self.broken = False
 
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
+    def write(self, data: bytes, start: int = 0, stop: int | None = None) -> None:
+        self.writes.append(data[start:stop])
 
     def attach(self, sup) -> None:
         pass
@@ -80,3 +80,13 @@ def test_label_names():
     assert label_name(["/bin/sh", "-c", "LC_ALL=C sort -u | uniq"], shell=True) == "sort"
     assert label_name(["/bin/sh", "-c", "'/opt/tool' x"], shell=True) == "tool"
     assert label_name(["a\nb\x1b"]) == "a?b?"
+
+
+def test_long_lines_among_short_ones_and_at_the_limit():
+    exact, over = b"e" * LINE_MAX, b"o" * (LINE_MAX + 1)
+    chunk = b"a\n" * 3000 + exact + b"\n" + b"b\n" * 10 + over + b"\n" + b"c\n"
+    writes, _ = labelled([chunk])
+    lines = b"".join(writes).split(b"\n")[:-1]
+    texts = [line[len(b"[2 grep] "):] for line in lines]
+    assert all(line.startswith(b"[2 grep] ") for line in lines)
+    assert texts == [b"a"] * 3000 + [exact] + [b"b"] * 10 + [b"o" * LINE_MAX, b"o", b"c"]
