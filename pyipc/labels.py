@@ -47,17 +47,21 @@ _F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 
 
 def label_name(argv: Sequence[str], shell: bool = False) -> str:
-    """The program name a label shows: argv[0] without its directory; for a
-    stage run with sh -c (shell=True), the first word of the command that is
-    not a NAME=value assignment. Control characters become '?'."""
-    name = os.path.basename(argv[0]) if argv else "?"
-    if shell and len(argv) >= 3:
-        for word in argv[2].split():
-            head = word.split("=", 1)[0]
-            if "=" not in word or not head.replace("_", "a").isalnum() or head[:1].isdigit():
-                name = os.path.basename(word.strip("'\"")) or name
-                break
+    """The program name a label shows: the first word that is not a
+    NAME=value assignment (as sh reads a command), without its directory;
+    with shell=True (a stage run as sh -c COMMAND), the first such word of
+    COMMAND. Control characters become '?'."""
+    words: Sequence[str] = argv[2].split() if shell and len(argv) >= 3 else argv
+    name = next((word for word in words if not _assignment(word)), words[0] if words else "?")
+    if shell:
+        name = name.strip("'\"")
+    name = os.path.basename(name) or name
     return "".join(c if c.isprintable() else "?" for c in name) or "?"
+
+
+def _assignment(word: str) -> bool:
+    head, equals, _ = word.partition("=")
+    return bool(equals) and head.replace("_", "a").isalnum() and head.isascii() and not head[:1].isdigit()
 
 
 class _Source:

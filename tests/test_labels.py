@@ -90,3 +90,9 @@ def test_long_lines_among_short_ones_and_at_the_limit():
     texts = [line[len(b"[2 grep] "):] for line in lines]
     assert all(line.startswith(b"[2 grep] ") for line in lines)
     assert texts == [b"a"] * 3000 + [exact] + [b"b"] * 10 + [b"o" * LINE_MAX, b"o", b"c"]
+
+
+def test_assignments_before_the_program_are_skipped():
+    assert label_name(["LC_ALL=C", "/usr/bin/sort", "-u"]) == "sort"
+    assert label_name(["a=b"]) == "a=b"  # nothing else: the word itself
+    assert label_name(["/bin/sh", "-c", "X=1 Y=2"], shell=True) == "X=1"
