@@ -36,7 +36,7 @@ _pyipc_pipe_run() {
         --kill-leftovers) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --version --help -h" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --label --progress --version --help -h" -- "$cur")
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.

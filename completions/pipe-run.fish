@@ -32,6 +32,8 @@ complete -c pipe-run -l cycle -d 'Also connect the last stage\'s stdout to the f
 complete -c pipe-run -l wait-all -d 'Also wait for every process the stages left behind (adopted by pipe-run).'
 complete -c pipe-run -l kill-leftovers -x -d 'Once every stage has ended, KILL what they left behind that is still running DURATION later.'
 complete -c pipe-run -l no-pdeathsig -d 'Do not give the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running.'
+complete -c pipe-run -l label -d 'Prefix each line the stages write to stderr with the stage\'s number and program name: [2 grep] ...'
+complete -c pipe-run -l progress -d 'On a terminal\'s stderr, show how far the first stage has read its input file (percent, rate, ETA) and each stage\'s rates.'
 complete -c pipe-run -l version -d 'Print the version and exit.'
 complete -c pipe-run -s h -l help -d 'Show the help and exit.'
 complete -c pipe-run -n 'not string match -q -- "-*" (commandline -ct)' -a '(__pyipc_stage)'

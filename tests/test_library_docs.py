@@ -21,7 +21,8 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
 # Modules without an __all__: their public functions, classes and constants.
 MODULES = ["pyipc.pipeline", "pyipc.spawn", "pyipc.status", "pyipc.errors", "pyipc.cmdline", "pyipc.durations",
            "pyipc.integers", "pyipc.signames", "pyipc.sending", "pyipc.sigblock", "pyipc.deadlines", "pyipc.reaping",
-           "pyipc.procfs", "pyipc.supervise", "pyipc.outputs", "pyipc.ready", "pyipc.fifo", "pyipc.framing"]
+           "pyipc.procfs", "pyipc.supervise", "pyipc.outputs", "pyipc.ready", "pyipc.fifo", "pyipc.framing",
+           "pyipc.errstream", "pyipc.labels", "pyipc.progress"]
 
 
 def test_there_is_an_example_for_each_of_pipelines_fifos_deadlines_and_reaping():

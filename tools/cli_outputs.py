@@ -38,6 +38,7 @@ EXTRA = {
         ["-o", "x", "-a", "y", "true"], ["--cycle", "-i", "x", "a", "b"], ["--report-file", "r", "true"],
         ["--kill-after", "1", "true"], ["-k1", "true"], ["--timeout", "abc", "true"], ["--timeout", "-1", "true"],
         ["--timeout=1", "-s", "NOPE", "true"], ["--signal=NOPE", "true"], ["-sNOPE", "true"], [""], ["'unbalanced"],
+        ["--label", "--merge-stderr", "true"],
         ["--shell=yes", "true"], ["-i", "missing-file", "true"], ["--report", "xml", "true"], ["--report=TEXT", "true"],
         ["--", "--pipefail"], ["true", "--nope"], ["-i"], ["-io", "true"],
         # shell habits: an option meant for a stage, operators (each kind of advice), assignments only

@@ -9,39 +9,43 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                           "('pyipc.commands.pipe_run', 'pipe_run', ('stages', 'shell', 'pipefail', 'input_file', "
                           "'output_file', 'append_file', 'merge_stderr', 'timeout', 'timeout_signal', 'kill_after', "
                           "'report', 'report_file', 'trace', 'cycle', 'wait_all', 'kill_leftovers', 'no_pdeathsig', "
-                          "'version'), {'stages': 'List[str]', 'shell': 'bool', 'pipefail': 'bool', 'input_file': "
-                          "'Optional[str]', 'output_file': 'Optional[str]', 'append_file': 'Optional[str]', "
-                          "'merge_stderr': 'bool', 'timeout': 'Optional[str]', 'timeout_signal': 'str', 'kill_after': "
-                          "'Optional[str]', 'report': 'Optional[ReportFormat]', 'report_file': 'Optional[str]', "
-                          "'trace': 'bool', 'cycle': 'bool', 'wait_all': 'bool', 'kill_leftovers': 'Optional[str]', "
-                          "'no_pdeathsig': 'bool', 'version': 'bool', 'return': 'int'}, (typer.Argument((Ellipsis), "
-                          "{'metavar': 'STAGE...', 'help': 'One command line per stage, split like sh does (quotes, "
-                          "backslashes), with no expansion.', 'show_default': False}), typer.Option((False, "
-                          "'--shell'), {'help': 'Run each stage with /bin/sh -c STAGE instead of splitting it.'}), "
-                          'typer.Option((False, \'--pipefail\'), {\'help\': "Exit with the rightmost failing stage\'s '
-                          'status, like bash\'s set -o pipefail."}), typer.Option((None, \'-i\', \'--input\'), '
-                          '{\'metavar\': \'FILE\', \'help\': "Read the first stage\'s stdin from FILE."}), '
-                          'typer.Option((None, \'-o\', \'--output\'), {\'metavar\': \'FILE\', \'help\': "Write the '
-                          'last stage\'s stdout to FILE, truncating it."}), typer.Option((None, \'-a\', \'--append\'), '
-                          '{\'metavar\': \'FILE\', \'help\': "Append the last stage\'s stdout to FILE."}), '
-                          'typer.Option((False, \'--merge-stderr\'), {\'help\': "Send each stage\'s stderr into the '
-                          'pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours."}), '
-                          "typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'At DURATION (seconds, or "
-                          'with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and '
-                          "exit 124; 0 means no deadline.'}), typer.Option(('TERM', '-s', '--signal'), {'metavar': "
-                          "'SIGNAL', 'help': 'The signal sent at the deadline.'}), typer.Option((None, '-k', "
-                          "'--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this long after the deadline "
-                          "signal to the stages still running.'}), typer.Option((None, '--report'), {'help': 'After "
-                          "the run, report every stage (argv, pid, status, signal, wall time) to stderr.'}), "
-                          "typer.Option((None, '--report-file'), {'metavar': 'FILE', 'help': 'Write the --report to "
-                          "FILE instead of stderr.'}), typer.Option((False, '--trace'), {'help': 'Print each "
-                          "pipe/fork/dup2/exec/wait step to stderr as it happens.'}), typer.Option((False, '--cycle'), "
-                          '{\'help\': "Also connect the last stage\'s stdout to the first stage\'s stdin."}), '
-                          "typer.Option((False, '--wait-all'), {'help': 'Also wait for every process the stages left "
-                          "behind (adopted by pipe-run).'}), typer.Option((None, '--kill-leftovers'), {'metavar': "
-                          "'DURATION', 'help': 'Once every stage has ended, KILL what they left behind that is still "
-                          "running DURATION later.'}), typer.Option((False, '--no-pdeathsig'), {'help': 'Do not give "
-                          "the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running.'}), "
+                          "'label', 'progress', 'version'), {'stages': 'List[str]', 'shell': 'bool', 'pipefail': "
+                          "'bool', 'input_file': 'Optional[str]', 'output_file': 'Optional[str]', 'append_file': "
+                          "'Optional[str]', 'merge_stderr': 'bool', 'timeout': 'Optional[str]', 'timeout_signal': "
+                          "'str', 'kill_after': 'Optional[str]', 'report': 'Optional[ReportFormat]', 'report_file': "
+                          "'Optional[str]', 'trace': 'bool', 'cycle': 'bool', 'wait_all': 'bool', 'kill_leftovers': "
+                          "'Optional[str]', 'no_pdeathsig': 'bool', 'label': 'bool', 'progress': 'bool', 'version': "
+                          "'bool', 'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'STAGE...', 'help': 'One "
+                          "command line per stage, split like sh does (quotes, backslashes), with no expansion.', "
+                          "'show_default': False}), typer.Option((False, '--shell'), {'help': 'Run each stage with "
+                          "/bin/sh -c STAGE instead of splitting it.'}), typer.Option((False, '--pipefail'), {'help': "
+                          '"Exit with the rightmost failing stage\'s status, like bash\'s set -o pipefail."}), '
+                          'typer.Option((None, \'-i\', \'--input\'), {\'metavar\': \'FILE\', \'help\': "Read the first '
+                          'stage\'s stdin from FILE."}), typer.Option((None, \'-o\', \'--output\'), {\'metavar\': '
+                          '\'FILE\', \'help\': "Write the last stage\'s stdout to FILE, truncating it."}), '
+                          'typer.Option((None, \'-a\', \'--append\'), {\'metavar\': \'FILE\', \'help\': "Append the '
+                          'last stage\'s stdout to FILE."}), typer.Option((False, \'--merge-stderr\'), {\'help\': '
+                          '"Send each stage\'s stderr into the pipe with its stdout (bash\'s |&); the last stage\'s '
+                          'stderr stays ours."}), typer.Option((None, \'--timeout\'), {\'metavar\': \'DURATION\', '
+                          "'help': 'At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that "
+                          "a stopped stage ends too) and exit 124; 0 means no deadline.'}), typer.Option(('TERM', "
+                          "'-s', '--signal'), {'metavar': 'SIGNAL', 'help': 'The signal sent at the deadline.'}), "
+                          "typer.Option((None, '-k', '--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this "
+                          "long after the deadline signal to the stages still running.'}), typer.Option((None, "
+                          "'--report'), {'help': 'After the run, report every stage (argv, pid, status, signal, wall "
+                          "time) to stderr.'}), typer.Option((None, '--report-file'), {'metavar': 'FILE', 'help': "
+                          "'Write the --report to FILE instead of stderr.'}), typer.Option((False, '--trace'), "
+                          "{'help': 'Print each pipe/fork/dup2/exec/wait step to stderr as it happens.'}), "
+                          'typer.Option((False, \'--cycle\'), {\'help\': "Also connect the last stage\'s stdout to the '
+                          'first stage\'s stdin."}), typer.Option((False, \'--wait-all\'), {\'help\': \'Also wait for '
+                          "every process the stages left behind (adopted by pipe-run).'}), typer.Option((None, "
+                          "'--kill-leftovers'), {'metavar': 'DURATION', 'help': 'Once every stage has ended, KILL what "
+                          "they left behind that is still running DURATION later.'}), typer.Option((False, "
+                          "'--no-pdeathsig'), {'help': 'Do not give the stages PR_SET_PDEATHSIG: if pipe-run is "
+                          'killed, they keep running.\'}), typer.Option((False, \'--label\'), {\'help\': "Prefix each '
+                          'line the stages write to stderr with the stage\'s number and program name: [2 grep] ..."}), '
+                          'typer.Option((False, \'--progress\'), {\'help\': "On a terminal\'s stderr, show how far the '
+                          'first stage has read its input file (percent, rate, ETA) and each stage\'s rates."}), '
                           "typer.Option((False, '--version'), {'callback': "
                           "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
                           "version and exit.'})), None, (), {})",
@@ -63,6 +67,8 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                        '--wait-all': ['wait_all', 'store_const', True],
                        '--kill-leftovers': ['kill_leftovers', 'store', None],
                        '--no-pdeathsig': ['no_pdeathsig', 'store_const', True],
+                       '--label': ['label', 'store_const', True],
+                       '--progress': ['progress', 'store_const', True],
                        '--version': ['version', 'handover', None],
                        '--help': [None, 'handover', None]},
               'short': {'-i': ['input_file', 'store', None],
@@ -92,6 +98,8 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          'wait_all': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'kill_leftovers': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'no_pdeathsig': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                         'label': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                         'progress': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'version': {'type': ['handover'], 'required': False, 'many': False, 'absent': None}}},
  'mkfifo-cat': {'declared': "{'add_completion': False, 'pretty_exceptions_enable': False, 'rich_markup_mode': None, "
                             "'help': 'Create the FIFO PATH if missing and copy everything its writers send to "

@@ -10,7 +10,7 @@ TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only
 if TYPE_CHECKING:
     from typing import List, Optional
 
-    from ..pipeline import PipelineResult
+    from ..pipeline import Pipeline, PipelineResult
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
@@ -83,6 +83,53 @@ so that a SIGKILL of pipe-run does not leave the stages running;
 --trace prints every pipe(), fork(), dup2(), close(), execve(), kill() and
 waitpid() as it happens, with pids and fd numbers: a way to watch a pipeline
 being built.
+
+--label prefixes each line a stage writes to stderr with the stage's number
+and program name: [2 grep] grep: x: No such file or directory. Each stage's
+stderr is then a pipe that pipe-run reads while it waits, and each line is
+written to pipe-run's stderr as soon as its newline comes, whole, in one
+write(2): never cut, never mixed with another stage's line. (On a pipe,
+pipe-run writes at most PIPE_BUF, 4096 bytes, of whole lines at a time,
+which other writers of the same pipe cannot cut either; a longer line goes
+in a write of its own.) A line longer than 16384
+bytes is written in pieces of at most 16384 bytes, cut between UTF-8
+characters, each labelled and ended with a newline; a last line without a
+newline gets one. With --shell the name is the command's first word. --trace
+lines go to stderr unlabelled, between the labelled ones. --label cannot be
+combined with --merge-stderr, which sends stderr down the pipe, where no
+label can be added. Without --label the stages write to pipe-run's stderr
+themselves, with nothing in between.
+
+Once the stages have ended, pipe-run labels what is already in their stderr
+pipes and closes them: it does not wait for processes left behind that
+still hold them (with --wait-all or --kill-leftovers it labels their lines
+while it waits for them); such a process gets EPIPE (or SIGPIPE) if it
+writes to its stderr after that. If pipe-run's stderr is a pipe nobody reads
+when it starts, the stages get it as it is; if its reader goes away during
+the run, pipe-run closes the stages' pipes, so that the next line a stage
+writes to its stderr gets it SIGPIPE, as without --label. While pipe-run's stderr takes nothing
+(a terminal stopped with Ctrl-S, a pipe nobody reads), pipe-run stops
+reading the stages' stderr, so that they wait as they would without
+--label, and still keeps the deadline and passes signals on; after a
+deadline or a passed-on signal, what its stderr has not taken within a
+second is dropped.
+
+--progress draws one line at the bottom of the terminal, only when stderr
+is a terminal (nothing at all otherwise), refreshed at most ten times a
+second: how far the first stage has read its input file, as a percentage of
+the file's size, with the rate and an estimated time left (ETA); then each
+stage's rates of reading (r) and writing (w). No byte passes through
+pipe-run: the position is the first stage's file offset, read from
+/proc/PID/fdinfo as pv -d does, and the rates come from /proc/PID/io. The
+input file is the first stage's stdin when that is a regular file (-i FILE,
+or a file redirected to pipe-run), else the lowest-numbered regular file
+the first stage has open for reading (cat FILE); if there is none, the line
+shows how many bytes the first stage has read, and how fast. The line is
+erased before pipe-run writes its report or exits, also when it dies of a
+passed-on signal. With --label, the labelled lines are written above it;
+what the stages write to the terminal themselves (their stderr without
+--label, the last stage's stdout) starts on the line it is on: give the
+output to -o FILE, or redirect it, to keep the two apart.
 """,
     "exit_status": [
         ("0", "The last stage (with --pipefail: every stage) succeeded."),
@@ -102,6 +149,8 @@ being built.
         ('pipe-run --timeout 5 -k 1 --report json "tail -f log" "grep ERROR"', "Stop the whole pipeline after 5 seconds (KILL one second later if needed), then print a JSON report of every stage."),
         ('pipe-run --trace "echo hi" "tr a-z A-Z"', "Watch the pipe, forks, dup2s and execs happen."),
         ('pipe-run --cycle "python3 server.py" "python3 client.py"', "Two processes talking to each other: each one's stdout is the other's stdin."),
+        ('pipe-run --label "ls -d / /nonexistent" "wc -l"', "Prints 1, and on stderr: [1 ls] ls: cannot access '/nonexistent': No such file or directory."),
+        ('pipe-run --progress -i big.log -o errors.txt "grep ERROR"', "On a terminal, a line such as 45% 230MiB of 512MiB 120MiB/s ETA 0:02 | [1 grep] r 120MiB/s w 1.20MiB/s while grep reads big.log; erased at the end."),
     ],
     "notes": """
 SIGPIPE and SIGXFSZ are always set back to their default action in the stages:
@@ -165,6 +214,8 @@ def pipe_run(
     wait_all: bool = typer.Option(False, "--wait-all", help="Also wait for every process the stages left behind (adopted by pipe-run)."),
     kill_leftovers: Optional[str] = typer.Option(None, "--kill-leftovers", metavar="DURATION", help="Once every stage has ended, KILL what they left behind that is still running DURATION later."),
     no_pdeathsig: bool = typer.Option(False, "--no-pdeathsig", help="Do not give the stages PR_SET_PDEATHSIG: if pipe-run is killed, they keep running."),
+    label: bool = typer.Option(False, "--label", help="Prefix each line the stages write to stderr with the stage's number and program name: [2 grep] ..."),
+    progress: bool = typer.Option(False, "--progress", help="On a terminal's stderr, show how far the first stage has read its input file (percent, rate, ETA) and each stage's rates."),
     version: bool = version_option(PROG),
 ) -> int:
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
@@ -187,6 +238,8 @@ def pipe_run(
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
     signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
+    if label and merge_stderr:
+        raise UsageError("--label and --merge-stderr cannot be used together: merged stderr goes down the pipe, where no label can be added")
     try:
         pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
                             subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
@@ -196,11 +249,14 @@ def pipe_run(
 
     stdin_fd = _open_input(input_file) if input_file is not None else None
     opened, report_fd = [stdin_fd], None
+    extras: Optional[_StderrExtras] = None  # --label, --progress
     try:
         stdout_fd, report_fd = _open_outputs(output_file if output_file is not None else append_file,
                                              append_file is not None, report_file, stdin_fd)
         opened.append(stdout_fd)
         pipeline.stdin, pipeline.stdout = stdin_fd, stdout_fd
+        if label or (progress and os.isatty(2)):  # off: the stages write to our stderr themselves
+            extras = _StderrExtras(pipeline, label, progress, shell)
         with pipeline:
             for error in pipeline.start():
                 warn(PROG, f"{error.filename}: {error.reason}")
@@ -208,9 +264,16 @@ def pipe_run(
                 if fd is not None:
                     os.close(fd)
                     opened.remove(fd)
+            if extras is not None:
+                extras.started(pipeline)
             result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail,
                                    wait_all=wait_all, leftovers_kill_after=leftovers_s)
+        if extras is not None:
+            finishing, extras = extras, None
+            finishing.finish(stopped=result.timed_out or result.received_signal is not None)
     except BaseException:
+        if extras is not None:
+            extras.finish(stopped=True)
         if report_fd is not None:
             os.close(report_fd)
         raise
@@ -289,6 +352,56 @@ def _option_hint(exc: object, args: List[str]) -> Optional[str]:
         else:
             stage = arg
     return None
+
+
+class _StderrExtras:
+    """--label and --progress: our stderr, written from the supervision loop
+    (pyipc.errstream), with the stages' labelled lines (pyipc.labels) above
+    the progress line (pyipc.progress)."""
+
+    def __init__(self, pipeline: Pipeline, label: bool, progress: bool, shell: bool):
+        from ..errstream import ErrStream
+        from ..labels import StderrLabels, label_name
+
+        self.stream = ErrStream(2)
+        names = [label_name(argv, shell) for argv in pipeline.argvs]
+        if pipeline.trace is not None:  # trace lines go out between labelled lines, never inside one
+            pipeline.trace = self.stream.tracer(pipeline.trace)
+        try:
+            self.labels = StderrLabels(self.stream, names, pipeline.trace) if label else None
+        except BaseException:
+            self.stream.close(0)
+            raise
+        if self.labels is not None:
+            pipeline.stage_stderr = list(self.labels.stage_fds)
+        self.progress = None
+        if progress:
+            from ..progress import Progress
+
+            self.progress = Progress(self.stream, names)
+
+    def started(self, pipeline: Pipeline) -> None:
+        assert pipeline.supervisor is not None
+        if self.labels is not None:
+            self.labels.started(pipeline.supervisor)
+        if self.progress is not None:
+            pids = [None if stage.error is not None else stage.pid for stage in pipeline.stages]
+            self.progress.started(pipeline.supervisor, pids)
+
+    def finish(self, stopped: bool) -> None:
+        """Before the report and the exit (a forwarded signal's death
+        included): the last lines out, the progress line erased. After a
+        deadline or a signal, a stderr that takes nothing for a second is
+        given up on."""
+        try:
+            if self.labels is not None:
+                self.labels.finish()
+            if self.progress is not None:
+                self.progress.finish()
+        finally:
+            self.stream.close(give_up_after=1.0 if stopped else None)
+            if self.labels is not None:
+                self.labels.close()
 
 
 def _open_input(path: str) -> int:

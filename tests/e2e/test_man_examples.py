@@ -158,6 +158,62 @@ def test_pipe_run_example_tail_grep_deadline(in_tmp):
     # ---- end of CURRENT behaviour --------------------------------------------------
 
 
+@covers("pipe-run", 'pipe-run --label "ls -d / /nonexistent" "wc -l"')
+def test_pipe_run_label_ls_wc():
+    line = example("pipe-run", "pipe-run --label")
+    assert described("pipe-run", "pipe-run --label").startswith("Prints 1, and on stderr: [1 ls] ls: cannot access")
+    result = bash(line)
+    assert (result.returncode, result.stdout) == (0, b"1\n")
+    assert result.stderr == b"[1 ls] ls: cannot access '/nonexistent': No such file or directory\n"
+
+
+# Stand-in for grep: the real grep reads a file faster than the 10-a-second
+# refresh can show; this one reads big.log 64 KiB at a time, 20 ms apart, and
+# prints the lines containing ERROR, as grep ERROR does.
+SLOW_GREP = """#!{python}
+import os, sys, time
+rest = b""
+while True:
+    data = os.read(0, 65536)
+    if not data:
+        break
+    lines = (rest + data).split(b"\\n")
+    rest = lines.pop()
+    sys.stdout.buffer.write(b"".join(line + b"\\n" for line in lines if b"ERROR" in line))
+    time.sleep(0.02)
+"""
+
+
+@covers("pipe-run", 'pipe-run --progress -i big.log -o errors.txt "grep ERROR"')
+def test_pipe_run_progress_on_a_terminal(in_tmp):
+    import io
+
+    import pexpect
+
+    line = example("pipe-run", "pipe-run --progress")
+    shims = in_tmp / "shims"
+    shims.mkdir()
+    (shims / "grep").write_text(SLOW_GREP.format(python=PYTHON))
+    (shims / "grep").chmod(0o755)
+    chunk = b"".join(b"INFO line %d\n" % n for n in range(5000)) + b"ERROR disk full\n"
+    (in_tmp / "big.log").write_bytes(chunk * 40)  # about 3.2 MB: 50 reads, a second or more
+    env = dict(SHELL_ENV, PATH=f"{shims}:{SHELL_ENV['PATH']}")
+    child = pexpect.spawn("bash", ["-c", line], cwd=str(in_tmp), env=env, timeout=40, dimensions=(24, 160))
+    child.logfile_read = io.BytesIO()
+    try:
+        child.expect(rb"\r\d+% [\d.]+[KM]iB of [\d.]+MiB [\d.]+[KM]?i?B/s")  # as the page shows
+        child.expect(rb"ETA \d+:\d\d")
+        child.expect(rb"\[1 grep\] r ")
+        child.expect(pexpect.EOF)
+        child.wait()
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert (in_tmp / "errors.txt").read_bytes() == b"ERROR disk full\n" * 40
+    output = child.logfile_read.getvalue()
+    assert output.rstrip(b" ").endswith(b"\r")  # "erased at the end"
+
+
 @covers("pipe-run", 'pipe-run --trace "echo hi" "tr a-z A-Z"')
 def test_pipe_run_trace():
     result = bash(example("pipe-run", "pipe-run --trace"))
