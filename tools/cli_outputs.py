@@ -40,6 +40,8 @@ EXTRA = {
         ["--timeout=1", "-s", "NOPE", "true"], ["--signal=NOPE", "true"], ["-sNOPE", "true"], [""], ["'unbalanced"],
         ["--shell=yes", "true"], ["-i", "missing-file", "true"], ["--report", "xml", "true"], ["--report=TEXT", "true"],
         ["--", "--pipefail"], ["true", "--nope"], ["-i"], ["-io", "true"],
+        ["--stage-grace", "1", "--all-at-once", "true"], ["--stage-grace=1", "--cycle", "a", "b"],
+        ["--stage-grace", "x", "true"], ["--pipefail=sigpipe-ok", "true"],
     ],
     "sigsend": [
         ["-9", "1"], ["-TERM", "1"], ["-kill", "1"], ["TERM"], ["NOPE", "1"], ["TERM", "abc"], ["TERM", "-1"],
