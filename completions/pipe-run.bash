@@ -31,12 +31,13 @@ _pyipc_pipe_run() {
         --timeout) COMPREPLY=(); return 0 ;;
         -s|--signal) _pyipc_signals "$cur"; return 0 ;;
         -k|--kill-after) COMPREPLY=(); return 0 ;;
+        --stage-grace) COMPREPLY=(); return 0 ;;
         --report) mapfile -t COMPREPLY < <(compgen -W "text json" -- "$cur"); return 0 ;;
         --report-file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
         --kill-leftovers) COMPREPLY=(); return 0 ;;
     esac
     if [[ "$cur" == -* ]]; then
-        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --label --progress --version --help -h" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "--shell --pipefail --pipefail-sigpipe-ok --input -i --output -o --append -a --merge-stderr --timeout --signal -s --kill-after -k --stage-grace --all-at-once --report --report-file --trace --cycle --wait-all --kill-leftovers --no-pdeathsig --label --progress --version --help -h" -- "$cur")
         return 0
     fi
     # Count the arguments before the cursor, skipping options and their values.
@@ -44,7 +45,7 @@ _pyipc_pipe_run() {
         word="${COMP_WORDS[i]}"
         if [[ $word == = ]]; then takes_value=1; continue; fi  # --opt=VALUE, split by bash
         if ((takes_value)); then takes_value=0; continue; fi
-        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --report --report-file --kill-leftovers " in *" $word "*) takes_value=1; continue ;; esac
+        case " -i --input -o --output -a --append --timeout -s --signal -k --kill-after --stage-grace --report --report-file --kill-leftovers " in *" $word "*) takes_value=1; continue ;; esac
         [[ "$word" == -* ]] || ((nargs++))
     done
     case "$nargs" in

@@ -130,7 +130,7 @@ class _DeadlinePolicy:
     interface of supervise.Policy, written out: importing supervise here would
     cost the alarm-only waits of alarm-wait about a millisecond of start-up.)"""
 
-    record_argv, wait_all, grace, leftovers_kill_after = False, False, None, None
+    record_argv, sample_io, wait_all, grace, leftovers_kill_after = False, False, False, None, None
 
     def __init__(self, deadline: Deadline, ending: Sequence[int]):
         self.deadline, self.ending = deadline, tuple(ending)

@@ -12,8 +12,8 @@ TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotatio
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["ProcInfo", "proc_info", "pids", "children_of", "holds_open", "open_elsewhere", "process_table", "below",
-           "cmdline", "own_children"]
+__all__ = ["ProcInfo", "proc_info", "ProcIO", "proc_io", "pids", "children_of", "holds_open", "open_elsewhere",
+           "process_table", "below", "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -73,6 +73,41 @@ def proc_info(pid: int) -> ProcInfo | None:
         exit_code = int(fields[49]) if len(fields) > 49 else None
         return ProcInfo(pid, name, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19]), exit_code)
     except (IndexError, ValueError):
+        return None
+
+
+class ProcIO(_Record):
+    """What /proc/PID/io says: ``rchar`` and ``wchar`` count the bytes the
+    process's read and write calls moved (pipes, terminals and sockets
+    included), ``read_bytes`` and ``write_bytes`` what went to or came from
+    storage. The process's own threads only, not its children."""
+
+    __slots__ = ('rchar', 'wchar', 'syscr', 'syscw', 'read_bytes', 'write_bytes', 'cancelled_write_bytes')
+    rchar: int
+    wchar: int
+    syscr: int
+    syscw: int
+    read_bytes: int
+    write_bytes: int
+    cancelled_write_bytes: int
+
+
+def proc_io(pid: int) -> ProcIO | None:
+    """Parse /proc/PID/io, also readable while the process is a zombie (until
+    it is reaped); None if it is gone, or unreadable: the file needs the
+    access ptrace would (another user's process, a set-user-ID program), and
+    a kernel built without task I/O accounting has none."""
+    data = _read(f"/proc/{pid}/io")
+    if data is None:
+        return None
+    values = {}
+    for line in data.split(b"\n"):
+        name, _, value = line.partition(b":")
+        if value:
+            values[name.decode()] = int(value)
+    try:
+        return ProcIO(**{name: values[name] for name in ProcIO.__slots__})
+    except KeyError:
         return None
 
 

@@ -65,7 +65,7 @@ def set_child_subreaper(on: bool = True) -> None:
 class Child:
     """A direct child: its pid, and once reaped its raw wait status and rusage."""
 
-    __slots__ = ("pid", "tag", "started", "ended", "wait_status", "usage", "pidfd", "info")
+    __slots__ = ("pid", "tag", "started", "ended", "wait_status", "usage", "pidfd", "info", "io")
 
     def __init__(self, pid: int, tag: Any = None, started: float | None = None):
         self.pid, self.tag = pid, tag  # tag: the runner's own record of this child
@@ -75,6 +75,7 @@ class Child:
         self.usage: resource.struct_rusage | None = None
         self.pidfd = -1
         self.info: procfs.ProcInfo | None = None  # its /proc stat line, read while it was a zombie
+        self.io: procfs.ProcIO | None = None  # its /proc io counters, read while it was a zombie (Policy.sample_io)
 
 
 class Adopted:
@@ -99,11 +100,14 @@ class Policy:
     KILL what they left behind this long later (None: leave it running).
     ``record_argv``: after each round of reaping, read the argv of every
     process newly re-parented to us (a zombie's argv is gone), so that
-    Adopted.argv is set; it costs a read of /proc per round.
+    Adopted.argv is set; it costs a read of /proc per round. ``sample_io``:
+    read each direct child's /proc/PID/io while it is a zombie, just before
+    it is reaped, into Child.io (None when unreadable).
     """
 
     ending: tuple[int, ...] = ()
     record_argv: bool = False  # read each adopted process's argv while it still runs (for a report)
+    sample_io: bool = False
     wait_all: bool = False
     grace: float | None = None
     leftovers_kill_after: float | None = None
@@ -324,9 +328,10 @@ class Supervisor:
             count = 0
             for child in ready:
                 info = procfs.proc_info(child.pid)  # a zombie until wait4: name and start time still there
+                io = procfs.proc_io(child.pid) if policy.sample_io else None
                 got, wait_status, usage = os.wait4(child.pid, os.WNOHANG)
                 if got:
-                    child.info = info
+                    child.info, child.io = info, io
                     self._direct_ended(child, wait_status, usage, policy)
                     count += 1
             return count
@@ -346,9 +351,10 @@ class Supervisor:
             direct = self.children.get(pid)
             # Still a zombie: /proc/PID/stat has its name and start time until wait4.
             info = procfs.proc_info(pid)
+            io = procfs.proc_io(pid) if direct is not None and policy.sample_io else None
             _, wait_status, usage = os.wait4(pid, 0)
             if direct is not None:
-                direct.info = info
+                direct.info, direct.io = info, io
                 self._direct_ended(direct, wait_status, usage, policy)
             else:
                 policy.adopted(Adopted(pid, info, self._argv_seen.pop(pid, None), wait_status, usage))
@@ -392,11 +398,12 @@ class Supervisor:
             return False
 
     def send(self, children: Iterable[Child], signum: int, *, group: bool = False,
-             skip_group: int | None = None, why: str = "") -> None:
+             skip_group: int | None = None, why: str = "") -> list[Child]:
         """signum (then CONT, as coreutils timeout does, so that a stopped
         process acts on it) to each child, or to its process group; none in
-        skip_group. An unreaped child's pid cannot have been reused."""
-        targets = []
+        skip_group. An unreaped child's pid cannot have been reused. Returns
+        the children it was sent to."""
+        targets, sent = [], []
         for child in children:
             try:
                 pgid = child.pid if group else os.getpgid(child.pid)
@@ -405,13 +412,15 @@ class Supervisor:
             if skip_group is not None and pgid == skip_group:
                 continue
             targets.append(-child.pid if group else child.pid)
+            sent.append(child)
         for sig in followed_by_cont(signum):
             for target in targets:
                 self._kill(target, sig, why)
+        return sent
 
     def signal_tree(self, roots: Iterable[int], signum: int, *, why: str = "",
                     include_roots: bool = True, groups: Iterable[int] = (), skip: Iterable[int] = (),
-                    first: Iterable[int] = ()) -> list[int]:
+                    first: Iterable[int] = (), spare: Iterable[int] = ()) -> list[int]:
         """signum to every live process below roots (and to roots themselves
         with include_roots; and to the process groups in groups), at once:
         the tree is frozen with SIGSTOP until a scan of /proc finds nothing
@@ -422,8 +431,10 @@ class Supervisor:
         cannot outrun it. The groups and the pids in first (direct children)
         get signum before the scan, which takes milliseconds on a busy
         machine: the deadline reaches them as promptly as coreutils timeout's
-        killpg. Returns the pids signalled; those in skip are left alone."""
-        roots, groups = list(roots), set(groups)
+        killpg. Returns the pids signalled; those in skip are left alone, and
+        so are the processes in spare with everything below them (a pipeline's
+        stages whose turn has not come)."""
+        roots, groups, spare = list(roots), set(groups), list(spare)
         if signum == 0:  # kill(2)'s existence check: nothing to freeze, nothing to wake
             for pid in roots:
                 self._kill(pid, 0, why)
@@ -451,6 +462,9 @@ class Supervisor:
             found = procfs.below(table, roots)
             if include_roots:
                 found += [pid for pid in roots if pid in live]
+            if spare:
+                spared = set(spare).union(procfs.below(table, spare))
+                found = [pid for pid in found if pid not in spared]
             new = [pid for pid in dict.fromkeys(found)
                    if pid not in seen and pid != me and (pid not in live or live[pid][2] not in given)]
             if not new:

@@ -110,8 +110,8 @@ def test_bash_tab_completes_an_option_with_only_the_installed_files(prefix, tmp_
                           env=env_for(prefix, tmp_path), encoding="utf-8")
     try:
         shell.expect_exact("$ ")
-        shell.send("pipe-run --pi\t")
-        shell.expect_exact("pipe-run --pipefail ")
+        shell.send("pipe-run --pipefail-s\t")
+        shell.expect_exact("pipe-run --pipefail-sigpipe-ok ")
         shell.send("\x15")
         shell.sendline("exit")
         shell.expect(pexpect.EOF)

@@ -45,6 +45,8 @@ EXTRA = {
         ["ls", "-la", "wc -l"], ["--timeout", "5", "grep x", "-v"], ["ls | wc -l"], ["cat", "ls|grep x|wc -l"],
         ["ls |"], ["echo hi > out.txt"], ["echo hi>out"], ["sort < in"], ["cat <<<x"], ["make 2>&1", "cat"],
         ["make |& cat"], ["a&&b"], ["a; b"], ["sleep 1 &"], ["(cd /; ls)"], ["echo $(date)"], ["A=1 B=2"],
+        ["--stage-grace", "1", "--all-at-once", "true"], ["--stage-grace=1", "--cycle", "a", "b"],
+        ["--stage-grace", "x", "true"], ["--pipefail=sigpipe-ok", "true"],
     ],
     "sigsend": [
         ["-9", "1"], ["-TERM", "1"], ["-kill", "1"], ["TERM"], ["NOPE", "1"], ["TERM", "abc"], ["TERM", "-1"],

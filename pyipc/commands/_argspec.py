@@ -6,13 +6,15 @@ declares now (App.declared()); otherwise the command runs through Typer."""
 SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_enable': False, 'rich_markup_mode': None, "
                           "'help': 'Run STAGEs as a pipeline, stage1 | stage2 | ..., with no shell in between.', "
                           "'context_settings': {'help_option_names': ['-h', '--help']}}\n"
-                          "('pyipc.commands.pipe_run', 'pipe_run', ('stages', 'shell', 'pipefail', 'input_file', "
-                          "'output_file', 'append_file', 'merge_stderr', 'timeout', 'timeout_signal', 'kill_after', "
-                          "'report', 'report_file', 'trace', 'cycle', 'wait_all', 'kill_leftovers', 'no_pdeathsig', "
-                          "'label', 'progress', 'version'), {'stages': 'List[str]', 'shell': 'bool', 'pipefail': "
-                          "'bool', 'input_file': 'Optional[str]', 'output_file': 'Optional[str]', 'append_file': "
-                          "'Optional[str]', 'merge_stderr': 'bool', 'timeout': 'Optional[str]', 'timeout_signal': "
-                          "'str', 'kill_after': 'Optional[str]', 'report': 'Optional[ReportFormat]', 'report_file': "
+                          "('pyipc.commands.pipe_run', 'pipe_run', ('stages', 'shell', 'pipefail', "
+                          "'pipefail_sigpipe_ok', 'input_file', 'output_file', 'append_file', 'merge_stderr', "
+                          "'timeout', 'timeout_signal', 'kill_after', 'stage_grace', 'all_at_once', 'report', "
+                          "'report_file', 'trace', 'cycle', 'wait_all', 'kill_leftovers', 'no_pdeathsig', 'label', "
+                          "'progress', 'version'), {'stages': 'List[str]', 'shell': 'bool', 'pipefail': 'bool', "
+                          "'pipefail_sigpipe_ok': 'bool', 'input_file': 'Optional[str]', 'output_file': "
+                          "'Optional[str]', 'append_file': 'Optional[str]', 'merge_stderr': 'bool', 'timeout': "
+                          "'Optional[str]', 'timeout_signal': 'str', 'kill_after': 'Optional[str]', 'stage_grace': "
+                          "'Optional[str]', 'all_at_once': 'bool', 'report': 'Optional[ReportFormat]', 'report_file': "
                           "'Optional[str]', 'trace': 'bool', 'cycle': 'bool', 'wait_all': 'bool', 'kill_leftovers': "
                           "'Optional[str]', 'no_pdeathsig': 'bool', 'label': 'bool', 'progress': 'bool', 'version': "
                           "'bool', 'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'STAGE...', 'help': 'One "
@@ -20,39 +22,49 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                           "'show_default': False}), typer.Option((False, '--shell'), {'help': 'Run each stage with "
                           "/bin/sh -c STAGE instead of splitting it.'}), typer.Option((False, '--pipefail'), {'help': "
                           '"Exit with the rightmost failing stage\'s status, like bash\'s set -o pipefail."}), '
-                          'typer.Option((None, \'-i\', \'--input\'), {\'metavar\': \'FILE\', \'help\': "Read the first '
-                          'stage\'s stdin from FILE."}), typer.Option((None, \'-o\', \'--output\'), {\'metavar\': '
-                          '\'FILE\', \'help\': "Write the last stage\'s stdout to FILE, truncating it."}), '
-                          'typer.Option((None, \'-a\', \'--append\'), {\'metavar\': \'FILE\', \'help\': "Append the '
-                          'last stage\'s stdout to FILE."}), typer.Option((False, \'--merge-stderr\'), {\'help\': '
-                          '"Send each stage\'s stderr into the pipe with its stdout (bash\'s |&); the last stage\'s '
-                          'stderr stays ours."}), typer.Option((None, \'--timeout\'), {\'metavar\': \'DURATION\', '
-                          "'help': 'At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that "
-                          "a stopped stage ends too) and exit 124; 0 means no deadline.'}), typer.Option(('TERM', "
-                          "'-s', '--signal'), {'metavar': 'SIGNAL', 'help': 'The signal sent at the deadline.'}), "
-                          "typer.Option((None, '-k', '--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this "
-                          "long after the deadline signal to the stages still running.'}), typer.Option((None, "
-                          "'--report'), {'help': 'After the run, report every stage (argv, pid, status, signal, wall "
-                          "time) to stderr.'}), typer.Option((None, '--report-file'), {'metavar': 'FILE', 'help': "
-                          "'Write the --report to FILE instead of stderr.'}), typer.Option((False, '--trace'), "
-                          "{'help': 'Print each pipe/fork/dup2/exec/wait step to stderr as it happens.'}), "
-                          'typer.Option((False, \'--cycle\'), {\'help\': "Also connect the last stage\'s stdout to the '
-                          'first stage\'s stdin."}), typer.Option((False, \'--wait-all\'), {\'help\': \'Also wait for '
-                          "every process the stages left behind (adopted by pipe-run).'}), typer.Option((None, "
-                          "'--kill-leftovers'), {'metavar': 'DURATION', 'help': 'Once every stage has ended, KILL what "
-                          "they left behind that is still running DURATION later.'}), typer.Option((False, "
-                          "'--no-pdeathsig'), {'help': 'Do not give the stages PR_SET_PDEATHSIG: if pipe-run is "
-                          'killed, they keep running.\'}), typer.Option((False, \'--label\'), {\'help\': "Prefix each '
-                          'line the stages write to stderr with the stage\'s number and program name: [2 grep] ..."}), '
-                          'typer.Option((False, \'--progress\'), {\'help\': "On a terminal\'s stderr, show how far the '
-                          'first stage has read its input file (percent, rate, ETA) and each stage\'s rates."}), '
-                          "typer.Option((False, '--version'), {'callback': "
+                          "typer.Option((False, '--pipefail-sigpipe-ok'), {'help': '--pipefail, except that a stage "
+                          'killed by SIGPIPE counts as 0 when the stage it writes to had already exited or closed its '
+                          "stdin (yes | head -1 exits 0); any other SIGPIPE still fails.'}), typer.Option((None, '-i', "
+                          '\'--input\'), {\'metavar\': \'FILE\', \'help\': "Read the first stage\'s stdin from '
+                          'FILE."}), typer.Option((None, \'-o\', \'--output\'), {\'metavar\': \'FILE\', \'help\': '
+                          '"Write the last stage\'s stdout to FILE, truncating it."}), typer.Option((None, \'-a\', '
+                          '\'--append\'), {\'metavar\': \'FILE\', \'help\': "Append the last stage\'s stdout to '
+                          'FILE."}), typer.Option((False, \'--merge-stderr\'), {\'help\': "Send each stage\'s stderr '
+                          'into the pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours."}), '
+                          "typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'At DURATION (seconds, or "
+                          'with unit s/m/h/d) signal the stages, upstream first (then CONT, so that a stopped stage '
+                          "ends too), and exit 124; 0 means no deadline.'}), typer.Option(('TERM', '-s', '--signal'), "
+                          "{'metavar': 'SIGNAL', 'help': 'The signal sent at the deadline.'}), typer.Option((None, "
+                          "'-k', '--kill-after'), {'metavar': 'DURATION', 'help': 'Send KILL this long after the "
+                          "deadline signal to everything still running.'}), typer.Option((None, '--stage-grace'), "
+                          "{'metavar': 'DURATION', 'help': 'At the deadline or on a passed-on signal, how long a "
+                          'downstream stage may take to finish once the stage feeding it has ended (or was signalled '
+                          "and did not end) before it is signalled too; default 1s.'}), typer.Option((False, "
+                          '\'--all-at-once\'), {\'help\': "At the deadline or on a passed-on signal, signal every '
+                          'stage at once (coreutils timeout\'s way) instead of upstream first."}), typer.Option((None, '
+                          "'--report'), {'help': 'After the run, report every stage (argv, pid, status, signal, "
+                          'whether the deadline or a passed-on signal stopped it, whether its SIGPIPE was forgiven, '
+                          "wall and CPU time, max RSS, bytes read and written) to stderr.'}), typer.Option((None, "
+                          "'--report-file'), {'metavar': 'FILE', 'help': 'Write the --report to FILE instead of "
+                          "stderr.'}), typer.Option((False, '--trace'), {'help': 'Print each pipe/fork/dup2/exec/wait "
+                          'step to stderr as it happens.\'}), typer.Option((False, \'--cycle\'), {\'help\': "Also '
+                          'connect the last stage\'s stdout to the first stage\'s stdin."}), typer.Option((False, '
+                          "'--wait-all'), {'help': 'Also wait for every process the stages left behind (adopted by "
+                          "pipe-run).'}), typer.Option((None, '--kill-leftovers'), {'metavar': 'DURATION', 'help': "
+                          "'Once every stage has ended, KILL what they left behind that is still running DURATION "
+                          "later.'}), typer.Option((False, '--no-pdeathsig'), {'help': 'Do not give the stages "
+                          "PR_SET_PDEATHSIG: if pipe-run is killed, they keep running.'}), typer.Option((False, "
+                          '\'--label\'), {\'help\': "Prefix each line the stages write to stderr with the stage\'s '
+                          'number and program name: [2 grep] ..."}), typer.Option((False, \'--progress\'), {\'help\': '
+                          '"On a terminal\'s stderr, show how far the first stage has read its input file (percent, '
+                          'rate, ETA) and each stage\'s rates."}), typer.Option((False, \'--version\'), {\'callback\': '
                           "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
                           "version and exit.'})), None, (), {})",
               'no_args_is_help': False,
               'interspersed': True,
               'long': {'--shell': ['shell', 'store_const', True],
                        '--pipefail': ['pipefail', 'store_const', True],
+                       '--pipefail-sigpipe-ok': ['pipefail_sigpipe_ok', 'store_const', True],
                        '--input': ['input_file', 'store', None],
                        '--output': ['output_file', 'store', None],
                        '--append': ['append_file', 'store', None],
@@ -60,6 +72,8 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                        '--timeout': ['timeout', 'store', None],
                        '--signal': ['timeout_signal', 'store', None],
                        '--kill-after': ['kill_after', 'store', None],
+                       '--stage-grace': ['stage_grace', 'store', None],
+                       '--all-at-once': ['all_at_once', 'store_const', True],
                        '--report': ['report', 'store', None],
                        '--report-file': ['report_file', 'store', None],
                        '--trace': ['trace', 'store_const', True],
@@ -81,6 +95,7 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
               'params': {'stages': {'type': ['str'], 'required': True, 'many': True, 'absent': None},
                          'shell': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'pipefail': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
+                         'pipefail_sigpipe_ok': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'input_file': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'output_file': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'append_file': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
@@ -88,6 +103,8 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          'timeout': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'timeout_signal': {'type': ['str'], 'required': False, 'many': False, 'absent': 'TERM'},
                          'kill_after': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
+                         'stage_grace': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
+                         'all_at_once': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                          'report': {'type': ['choice', ['text', 'json'], True, 'pyipc.commands.pipe_run:ReportFormat'],
                                     'required': False,
                                     'many': False,

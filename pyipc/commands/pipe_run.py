@@ -10,11 +10,11 @@ TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only
 if TYPE_CHECKING:
     from typing import List, Optional
 
-    from ..pipeline import Pipeline, PipelineResult
+    from ..pipeline import Pipeline, PipelineResult, StageResult
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
-from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, ShellOperatorError, UsageError
+from ..errors import EXIT_FAILURE, ShellOperatorError, UsageError
 from ._cli import Die, as_typed, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
 from ._values import VALUES_TEXT
 
@@ -53,28 +53,70 @@ still run, as in bash.
 The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
 rightmost failing stage's. A stage killed by signal N counts as 128+N.
 
+--pipefail-sigpipe-ok is --pipefail made honest about SIGPIPE: a stage killed
+by SIGPIPE counts as 0 when, and only when, the stage it writes to had already
+exited or closed its stdin when it died. Its SIGPIPE was then the reader's
+decision: yes | head -1 exits 0, where bash's set -o pipefail says 141. A
+SIGPIPE from any other pipe or socket, while the stage's reader still holds
+its pipe, still fails, and so does the last stage's (its reader is not
+pipe-run's to see). pipe-run tells from the pipe itself: in this mode it keeps
+the write end of each pipe between stages until the stage writing to it is
+reaped, so that the reader cannot see end-of-file (and exit) first, and then
+asks the kernel whether any process still holds the read end (poll(2)
+reports POLLERR on a write end that has no reader left).
+
+At the --timeout deadline the signal (--signal, TERM by default) goes first to
+the stage that feeds the others: stage 1, with its whole tree of processes and
+with whatever the stages left behind. Each downstream stage then gets
+end-of-file on its stdin and time to finish and write out what it buffered:
+it gets the signal only if it is still running --stage-grace DURATION (1
+second by default) after the stage feeding it ended, or after that stage got
+the signal and did not end (a stage that ignores the signal holds the next
+one up for one grace period, not for ever); a stage that ended before its turn
+starts the next one's grace when it ended. This is what timeout 2 tail -f log
+| grep ERROR > out does, where grep, writing to a file, writes out its matches
+only when it exits: grep keeps its lines. --kill-after DURATION KILLs
+everything still running DURATION after the deadline, whichever turn it was
+waiting for. --all-at-once signals every stage at once instead, as coreutils
+timeout signals its one command; with --cycle no stage is upstream of
+another, and every stage gets the signal at once.
+
 The stages stay in pipe-run's process group, so Ctrl-C at a terminal reaches
-them all. SIGTERM, SIGHUP and SIGQUIT sent to pipe-run, and a SIGINT or
-SIGQUIT sent by another process, are passed on to every stage (each followed
-by CONT, as the deadline's signal is); one that was ignored when pipe-run
-started (nohup, a background job) stays ignored. pipe-run then waits for every
-stage and exits as bash does (cooperative exit): it dies of the signal itself
-only if a stage died of it, so that a calling shell loop stops too; a stage
-that handled the signal and exited gives the pipeline's status as usual.
+them all at once. SIGTERM, SIGHUP and SIGINT sent to pipe-run by another
+process are passed on in the deadline's order (upstream first, each stage
+with its whole tree, followed by CONT), and a second one while the stages are
+being stopped goes to every stage's tree at once. SIGQUIT, and with
+--all-at-once every signal passed on, goes to every stage at once: to the
+stages themselves (followed by CONT), and to what they started once they have
+ended. A signal that was ignored when pipe-run started (nohup, a background
+job) stays ignored.
+pipe-run then waits for every stage and exits as bash does (cooperative
+exit): it dies of the signal itself only if a stage died of it, so that a
+calling shell loop stops too; a stage that handled the signal and exited
+gives the pipeline's status as usual.
 
 pipe-run is a child subreaper (prctl PR_SET_CHILD_SUBREAPER): what a stage
 leaves behind (a background job of a --shell stage, a daemon that forked and
 called setsid) is re-parented to pipe-run instead of to init, reaped, and
-listed in the --report as adopted. At the --timeout deadline, and at
---kill-after, the signal reaches every process below pipe-run at once, setsid
-escapees included: the tree is first frozen with SIGSTOP until a scan of /proc
-finds nothing new (so a tree that keeps forking cannot outrun it), then gets
-the signal and CONT. After a passed-on signal or a deadline, once the stages
-have ended, whatever they left behind gets the same signal and KILL one second
-later: nothing is left running when pipe-run exits. When the stages end on
-their own, what they left behind is left running, as a shell leaves it (the
-report lists it); --wait-all waits for it, --kill-leftovers DURATION KILLs
-what still runs DURATION after the last stage ended.
+listed in the --report as adopted. The deadline's signal reaches each stage's
+whole tree at once, setsid escapees included, and --kill-after's KILL reaches
+every process below pipe-run at once: the tree is first frozen with SIGSTOP
+until a scan of /proc finds nothing new (so a tree that keeps forking cannot
+outrun it), then gets the signal and CONT. After a passed-on signal or a
+deadline, once the stages have ended, whatever they left behind gets the same
+signal and KILL one second later: nothing is left running when pipe-run
+exits. When the stages end on their own, what they left behind is left
+running, as a shell leaves it (the report lists it); --wait-all waits for it,
+--kill-leftovers DURATION KILLs what still runs DURATION after the last stage
+ended.
+
+--report text or json gives, after the run, each stage's verdict: its status
+and signal; whether the deadline or a passed-on signal stopped it (stopped_by,
+and the signals pipe-run sent it); whether its SIGPIPE was forgiven; its wall
+and CPU time and largest resident set size (from wait4's rusage); and the
+bytes it read and wrote (from /proc/PID/io, read just before it is reaped).
+The JSON's top-level "status" is the status pipe-run exits with (124 after
+the deadline, with "timed_out": true), "pipeline_status" the pipeline's own.
 
 Each stage gets PR_SET_PDEATHSIG with the --signal signal (TERM by default),
 so that a SIGKILL of pipe-run does not leave the stages running;
@@ -132,21 +174,22 @@ what the stages write to the terminal themselves (their stderr without
 output to -o FILE, or redirect it, to keep the two apart.
 """,
     "exit_status": [
-        ("0", "The last stage (with --pipefail: every stage) succeeded."),
+        ("0", "The last stage (with --pipefail: every stage) succeeded; with --pipefail-sigpipe-ok, a stage killed by SIGPIPE after the stage it writes to had gone counts as succeeded."),
         ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started. Or the --report could not be written, when the status would otherwise have been 0."),
         ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a shell operator in a stage (without --shell), a stage of NAME=value words only, a bad duration or signal, an unknown option."),
-        ("124", "The --timeout deadline was reached."),
+        ("124", "The --timeout deadline was reached, whatever the stages' statuses (the --report gives them; its JSON status is 124 too)."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
         ("127", "That stage's command was not found."),
-        ("128+N", "That stage was killed by signal N (141 is SIGPIPE). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it; otherwise it exits with the pipeline's status (bash's cooperative exit)."),
+        ("128+N", "That stage was killed by signal N (141 is SIGPIPE; with --pipefail-sigpipe-ok, only a SIGPIPE its reader did not cause). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it; otherwise it exits with the pipeline's status (bash's cooperative exit)."),
         ("other", "The status of the last stage, or with --pipefail of the rightmost failing stage."),
     ],
     "examples": [
         ('pipe-run "ls" "wc -l"', "Count the entries of the current directory, like ls | wc -l."),
         ('pipe-run --pipefail "yes" "head -1"', "Prints y and exits 141: yes was killed by SIGPIPE, which bash's set -o pipefail also reports."),
+        ('pipe-run --pipefail-sigpipe-ok "yes" "head -1"', "Prints y and exits 0: yes died of SIGPIPE because head, its reader, had exited. A stage that dies of SIGPIPE while its reader still reads still fails the pipeline."),
         ('pipe-run -i access.log -o top.txt "cut -d\\  -f1" "sort" "uniq -c" "sort -rn"', "Redirections without a shell: read access.log, write top.txt."),
         ('pipe-run -i words.txt "LC_ALL=C sort -u" "wc -l"', "Count the distinct lines of words.txt, compared byte by byte: LC_ALL=C is sort's environment, as in sh."),
-        ('pipe-run --timeout 5 -k 1 --report json "tail -f log" "grep ERROR"', "Stop the whole pipeline after 5 seconds (KILL one second later if needed), then print a JSON report of every stage."),
+        ('pipe-run --timeout 5 -k 1 --report json "tail -f log" "grep ERROR" > errors.txt', "Collect for 5 seconds the ERROR lines of a growing log (from its last ten lines on) into errors.txt: at the deadline tail gets TERM first, and grep, at end-of-file, writes out what it matched and exits; KILL follows one second after the deadline if anything still runs. Then a JSON report of every stage goes to stderr, and pipe-run exits 124."),
         ('pipe-run --trace "echo hi" "tr a-z A-Z"', "Watch the pipe, forks, dup2s and execs happen."),
         ('pipe-run --cycle "python3 server.py" "python3 client.py"', "Two processes talking to each other: each one's stdout is the other's stdin."),
         ('pipe-run --label "ls -d / /nonexistent" "wc -l"', "Prints 1, and on stderr: [1 ls] ls: cannot access '/nonexistent': No such file or directory."),
@@ -176,6 +219,20 @@ processes fork and exit faster than /proc can be scanned may outrun the freeze
 one). A cgroup freezer would close that gap, but moving every stage into a
 cgroup of its own costs up to 20 ms per start.
 
+The report's max RSS is the kernel's ru_maxrss, which also counts the
+process before it called exec: a stage starts as a forked copy of pipe-run,
+so a stage smaller than pipe-run itself (about 15 MB) shows pipe-run's size.
+Its CPU time and max RSS include the descendants it waited for; its bytes
+read and written (every read and write it made, the loader's reads of its
+libraries, pipes and terminals included) are its own only. /proc/PID/io is
+readable only where ptrace would be allowed: a stage that runs a
+set-user-ID program (sudo) gets null bytes in the JSON report ("?" in text),
+as it does on a kernel built without task I/O accounting.
+
+With --pipefail-sigpipe-ok a stage's reader sees end-of-file only once
+pipe-run has reaped the stage writing to it (which it does as soon as it
+ends): a pipe-run stopped with SIGSTOP holds its stages' readers up.
+
 The output files (--output or --append, and --report-file) are opened only
 after every other check has passed, all together: if one cannot be opened,
 none is created or truncated (a bad --report-file leaves --output's file as
@@ -200,14 +257,17 @@ def pipe_run(
     stages: List[str] = typer.Argument(..., metavar="STAGE...", help="One command line per stage, split like sh does (quotes, backslashes), with no expansion.", show_default=False),
     shell: bool = typer.Option(False, "--shell", help="Run each stage with /bin/sh -c STAGE instead of splitting it."),
     pipefail: bool = typer.Option(False, "--pipefail", help="Exit with the rightmost failing stage's status, like bash's set -o pipefail."),
+    pipefail_sigpipe_ok: bool = typer.Option(False, "--pipefail-sigpipe-ok", help="--pipefail, except that a stage killed by SIGPIPE counts as 0 when the stage it writes to had already exited or closed its stdin (yes | head -1 exits 0); any other SIGPIPE still fails."),
     input_file: Optional[str] = typer.Option(None, "-i", "--input", metavar="FILE", help="Read the first stage's stdin from FILE."),
     output_file: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the last stage's stdout to FILE, truncating it."),
     append_file: Optional[str] = typer.Option(None, "-a", "--append", metavar="FILE", help="Append the last stage's stdout to FILE."),
     merge_stderr: bool = typer.Option(False, "--merge-stderr", help="Send each stage's stderr into the pipe with its stdout (bash's |&); the last stage's stderr stays ours."),
-    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and exit 124; 0 means no deadline."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal the stages, upstream first (then CONT, so that a stopped stage ends too), and exit 124; 0 means no deadline."),
     timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="The signal sent at the deadline."),
-    kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to the stages still running."),
-    report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, wall time) to stderr."),
+    kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to everything still running."),
+    stage_grace: Optional[str] = typer.Option(None, "--stage-grace", metavar="DURATION", help="At the deadline or on a passed-on signal, how long a downstream stage may take to finish once the stage feeding it has ended (or was signalled and did not end) before it is signalled too; default 1s."),
+    all_at_once: bool = typer.Option(False, "--all-at-once", help="At the deadline or on a passed-on signal, signal every stage at once (coreutils timeout's way) instead of upstream first."),
+    report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, whether the deadline or a passed-on signal stopped it, whether its SIGPIPE was forgiven, wall and CPU time, max RSS, bytes read and written) to stderr."),
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
@@ -220,7 +280,8 @@ def pipe_run(
 ) -> int:
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
     from ..durations import parse_duration
-    from ..pipeline import Pipeline
+    from ..pipeline import STAGE_GRACE, Pipeline, upstream_first
+    from ..pipeline import all_at_once as every_stage_at_once
     from ..signames import parse_signal
     from ..spawn import Tracer
 
@@ -240,10 +301,17 @@ def pipe_run(
     signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
     if label and merge_stderr:
         raise UsageError("--label and --merge-stderr cannot be used together: merged stderr goes down the pipe, where no label can be added")
+    if stage_grace is not None and (all_at_once or cycle):
+        raise UsageError(f"--stage-grace has no effect with {'--all-at-once' if all_at_once else '--cycle'}: "
+                         "every stage gets the signal at once")
+    grace_s = parse_or_usage(parse_duration, stage_grace, "--stage-grace") if stage_grace is not None else STAGE_GRACE
+    # A cycle has no stage upstream of the others: every stage at once.
+    order = every_stage_at_once if (all_at_once or cycle) else upstream_first
+    pipefail = pipefail or pipefail_sigpipe_ok
     try:
         pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
                             subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
-                            trace=Tracer(2, f"{PROG}: ") if trace else None)
+                            trace=Tracer(2, f"{PROG}: ") if trace else None, sigpipe_ok=pipefail_sigpipe_ok)
     except ShellOperatorError as exc:
         raise UsageError(_operator_text(exc, stages)) from None
 
@@ -267,7 +335,8 @@ def pipe_run(
             if extras is not None:
                 extras.started(pipeline)
             result = pipeline.wait(timeout=seconds or None, timeout_signal=signum, kill_after=grace, pipefail=pipefail,
-                                   wait_all=wait_all, leftovers_kill_after=leftovers_s)
+                                   wait_all=wait_all, leftovers_kill_after=leftovers_s, order=order,
+                                   stage_grace=grace_s)
         if extras is not None:
             finishing, extras = extras, None
             finishing.finish(stopped=result.timed_out or result.received_signal is not None)
@@ -287,7 +356,7 @@ def pipe_run(
     # cooperative exit, as bash and tini (received_signal is then set)
     if result.died_of_received_signal and result.received_signal is not None:
         die_of_signal(result.received_signal)
-    status = EXIT_TIMEOUT if result.timed_out else result.status
+    status = result.exit_status  # 124 after the deadline, as the report says
     if lost is not None:  # as reap-watch: the run's own status, or 1 if that was 0
         where = f" to '{report_file}'" if report_file is not None else ""
         raise Die(f"cannot write the report{where}: {lost.strerror}", status or EXIT_FAILURE)
@@ -328,7 +397,11 @@ def _operator_text(exc: ShellOperatorError, stages: List[str]) -> str:
 
 def _option_hint(exc: object, args: List[str]) -> Optional[str]:
     """pipe-run ls -la "wc -l": Typer says "no such option: -l"; add that
-    the option was meant for the stage before it, inside its quotes."""
+    the option was meant for the stage before it, inside its quotes. And
+    --pipefail=sigpipe-ok (the form the issue first asked for; click has no
+    optional option values) points to --pipefail-sigpipe-ok."""
+    if any(arg.startswith("--pipefail=") for arg in args) and "'--pipefail' does not take a value" in str(exc):
+        return "for a pipefail that forgives a SIGPIPE its reader caused, use --pipefail-sigpipe-ok"
     name = getattr(exc, "option_name", None)
     if not name or not hasattr(exc, "possibilities"):  # click's NoSuchOption only
         return None
@@ -439,20 +512,22 @@ def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd
 
         text = json.dumps(result.as_dict()) + "\n"
     else:
-        lines = []
-        for number, stage in enumerate(result.stages, 1):
-            how = stage.exit.describe() if stage.exit else "not started"
-            if stage.error is not None:
-                how = f"{stage.error.reason}"
-            lines.append(f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}) "
-                         f"{stage.wall_s:.3f}s: {' '.join(stage.argv)}")
+        from ..status import signal_name
+
+        lines = [_stage_line(number, stage) for number, stage in enumerate(result.stages, 1)]
         for adopted in result.adopted:
             lines.append(f"{PROG}: adopted: pid {adopted.pid} status {adopted.exit.shell_status} "
                          f"({adopted.exit.describe()}): {' '.join(adopted.argv)}")
         for pid, argv in result.left_running:
             lines.append(f"{PROG}: left running: pid {pid}: {' '.join(argv)}")
-        extra = " (deadline: exit 124)" if result.timed_out else ""
-        lines.append(f"{PROG}: pipeline status {result.status}{' (pipefail)' if result.pipefail else ''}{extra}")
+        line = f"{PROG}: pipeline status {result.status}"
+        if result.pipefail:
+            line += " (pipefail, sigpipe-ok)" if result.sigpipe_ok else " (pipefail)"
+        causes = (["deadline"] if result.timed_out else []) + \
+                 ([f"received {signal_name(result.received_signal)}"] if result.received_signal else [])
+        if causes or result.exit_status != result.status:
+            line += f" ({', '.join(causes)}: exit {result.exit_status})"
+        lines.append(line)
         text = "\n".join(lines) + "\n"
     data = text.encode("utf-8", "surrogateescape")
     fd = 2 if report_fd is None else report_fd
@@ -462,6 +537,40 @@ def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd
     except OSError as exc:
         return exc
     return None
+
+
+def _stage_line(number: int, stage: StageResult) -> str:
+    """pipe-run: stage 1: pid 4242 status 143 (killed by SIGTERM) [stopped by the deadline: sent SIGTERM]
+    2.001s wall, 0.001s cpu, max rss 10.6 MiB, read 6.8 KiB, wrote 0 B: tail -f log"""
+    from ..status import signal_name
+
+    how = stage.exit.describe() if stage.exit else "not started"
+    if stage.error is not None:
+        how = f"{stage.error.reason}"
+    verdict = ""
+    if stage.stopped_by is not None:
+        sent = ", ".join(signal_name(signum) for signum in stage.signals_sent)
+        cause = "the deadline" if stage.stopped_by == "deadline" else "a received signal"
+        verdict = f" [stopped by {cause}{': sent ' + sent if sent else ''}]"
+    if stage.sigpipe_forgiven:
+        verdict += " [SIGPIPE forgiven: its reader had gone]"
+    cpu = "?" if stage.cpu_s is None else f"{stage.cpu_s:.3f}s"
+    rss = "?" if stage.max_rss_kib is None else _size(stage.max_rss_kib * 1024)
+    read, wrote = ("?", "?") if stage.io is None else (_size(stage.io.rchar), _size(stage.io.wchar))
+    return (f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}){verdict} "
+            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {' '.join(stage.argv)}")
+
+
+def _size(count: int) -> str:
+    """1023 B, 6.8 KiB, 10.6 MiB"""
+    if count < 1024:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
 
 
 def main() -> None:

@@ -132,30 +132,8 @@ def test_pipe_run_lc_all_is_the_stage_environment(in_tmp):
     assert result.stdout == bash("LC_ALL=C sort -u words.txt | wc -l").stdout
 
 
-@covers("pipe-run", "pipe-run --timeout 5 -k 1 --report json")
-def test_pipe_run_example_tail_grep_deadline(in_tmp):
-    # Stands in: a log with one ERROR line, and a 0.5 s deadline for 5 s.
-    (in_tmp / "log").write_text("ok\nERROR disk full\nok\n")
-    line = replaced(example("pipe-run", "pipe-run --timeout 5 -k 1 --report json"), ("--timeout 5", "--timeout 0.5"))
-    result = bash(line, timeout=30)
-    assert result.returncode == 124, result.stderr  # the deadline, as coreutils timeout says it
-    (report,) = json_lines(result.stderr)
-    tail, grep = report["stages"]
-    assert (tail["argv"], grep["argv"]) == (["tail", "-f", "log"], ["grep", "ERROR"])
-    assert tail["signal"] == "SIGTERM"  # the deadline stopped tail -f, which never ends by itself
-    assert report["adopted"] == []
-    # ---- CURRENT behaviour: to be swapped when graceful deadlines land ------------
-    # (issue 15 item 1, helper wt15a). Today TERM reaches both stages at once, so
-    # grep dies with its line still in its buffer, and the JSON's top-level
-    # status is grep's 143, not the 124 pipe-run exits with. Once the deadline
-    # signals tail first and grep gets EOF, replace the three lines below with:
-    #     assert result.stdout == b"ERROR disk full\n"
-    #     assert grep["status"] == 0 and grep["signal"] is None
-    #     assert report["timed_out"] is True and report["status"] == 124
-    assert result.stdout == b""
-    assert grep["signal"] == "SIGTERM"
-    assert report["status"] == 143
-    # ---- end of CURRENT behaviour --------------------------------------------------
+# pipe-run's tail -f | grep ERROR deadline example: tests/e2e/test_pipe_run_graceful.py.
+# pipe-run's --pipefail-sigpipe-ok example: tests/e2e/test_pipe_run_verdicts.py.
 
 
 @covers("pipe-run", 'pipe-run --label "ls -d / /nonexistent" "wc -l"')

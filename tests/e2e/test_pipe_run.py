@@ -212,10 +212,20 @@ def test_timeout_signal_and_kill_after():
     # mask, so "sleep 30" cannot act on the deadline's TERM (KILL ends it);
     # the other stage unblocks TERM, so TERM ends it whenever it came.
     unblocks = f"{sys.executable} -c 'import signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); signal.pause()'"
-    result = pipe_run("--timeout", "0.2", "--kill-after", "0.2", "--report", "json", "sleep 30", unblocks,
-                      preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
+    result = pipe_run("--all-at-once", "--timeout", "0.2", "--kill-after", "0.2", "--report", "json", "sleep 30",
+                      unblocks, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
     assert result.returncode == 124
     assert [s["signal"] for s in json.loads(result.stderr)["stages"]] == ["SIGKILL", "SIGTERM"]
+    # Upstream first: the second stage's turn comes a grace after the first
+    # one got TERM and did not end; KILL comes at --kill-after, turn or not.
+    for grace, second in (("0.1", ["SIGTERM"]), ("30", ["SIGKILL"])):
+        result = pipe_run("--timeout", "0.2", "--kill-after", "0.2", "--stage-grace", grace, "--report", "json",
+                          "sleep 30", unblocks,
+                          preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
+        assert result.returncode == 124
+        stages = json.loads(result.stderr)["stages"]
+        assert [s["signal"] for s in stages] == ["SIGKILL", second[0]]
+        assert [s["signals_sent"] for s in stages] == [["SIGTERM", "SIGKILL"], second]
 
 
 def test_timeout_zero_means_no_deadline():
