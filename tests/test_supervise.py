@@ -80,7 +80,17 @@ FORKER = textwrap.dedent("""
     while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
         pass  # the first fork has happened: the chain is running
     signalled = sup.signal_tree([os.getpid()], 9, include_roots=False, groups=[pid])
-    left = sup.everything_below()
+
+    def dying(pid):
+        # SIGKILL is pending (it has not run since, to finish dying), or it is gone
+        try:
+            status = open(f"/proc/{pid}/status").read()
+        except OSError:
+            return True
+        pending = [int(line.split()[1], 16) for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+        return any(mask & (1 << 8) for mask in pending)
+
+    left = [pid for pid in sup.everything_below() if not dying(pid)]
     while True:  # reap what was killed: we are its subreaper
         try:
             os.wait()
