@@ -185,7 +185,9 @@ def test_collect_into_a_log(in_tmp):
 def test_count_the_first_writers_bytes(in_tmp, janitor):
     counter = bash(example("mkfifo-cat", "mkfifo-cat --once --remove"), janitor, stdout=subprocess.PIPE)
     wait_for(lambda: os.path.exists("in.fifo"), 20, "the FIFO")
-    assert oct(os.lstat("in.fifo").st_mode & 0o777) == "0o644"
+    # Made 0600, then fchmod'ed to --mode once open (pyipc.fifo.opening): the
+    # 0644 comes a moment after the name.
+    wait_for(lambda: os.lstat("in.fifo").st_mode & 0o777 == 0o644, 20, "the FIFO's mode to be 0644")
     assert bash("fifo-send --timeout 10 in.fifo hello").returncode == 0
     assert counter.communicate(timeout=20)[0].strip() == b"6"
     assert not os.path.lexists("in.fifo")
