@@ -8,10 +8,9 @@ the stages are signalled, what is recorded of each process reaped.
 from __future__ import annotations
 
 import os
-import signal
+from ._signals import signal  # no enum import: see _signals
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
 
 from .cmdline import split_command
 from .errors import PyipcError, SpawnError
@@ -24,7 +23,7 @@ __all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "Pipel
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
     from .supervise import Adopted, Child

@@ -7,11 +7,11 @@ stays ignored, and a signal passed on is followed by SIGCONT."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterable, Iterator
+from ._signals import signal  # no enum import: see _signals
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
 __all__ = ["BlockedSignals", "not_ignored", "take_pending", "followed_by_cont"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import stat
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
-    from typing import List, Optional
+    from typing import List, Literal, Optional
 
     from ..pipeline import PipelineResult
 
@@ -126,12 +125,6 @@ the --input file.
 app = make_app("Run STAGEs as a pipeline, stage1 | stage2 | ..., with no shell in between.")
 
 
-class ReportFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-
-
-
 @app.command()
 def pipe_run(
     stages: List[str] = typer.Argument(..., metavar="STAGE...", help="One command line per stage, split like sh does (quotes, backslashes), with no expansion.", show_default=False),
@@ -144,7 +137,7 @@ def pipe_run(
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="At DURATION (seconds, or with unit s/m/h/d) signal every stage (then CONT, so that a stopped stage ends too) and exit 124; 0 means no deadline."),
     timeout_signal: str = typer.Option("TERM", "-s", "--signal", metavar="SIGNAL", help="The signal sent at the deadline."),
     kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to the stages still running."),
-    report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, wall time) to stderr."),
+    report: Optional[Literal["text", "json"]] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, wall time) to stderr."),
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
@@ -242,9 +235,9 @@ def _open_outputs(stdout_path: str | None, append: bool, report_path: str | None
     return (next(fds) if stdout_path else None), (next(fds) if report_path else None)
 
 
-def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
+def _write_report(result: PipelineResult, report_format: Literal["text", "json"], report_fd: Optional[int]) -> Optional[OSError]:
     """Write the report; return the error that lost it, if any."""
-    if report_format is ReportFormat.json:
+    if report_format == "json":
         import json
 
         text = json.dumps(result.as_dict()) + "\n"

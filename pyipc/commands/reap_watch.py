@@ -185,7 +185,7 @@ def reap_watch(
 
 def _reap(argvs: list[list[str]], report: _Reporter, *, wait_all: bool, group: bool, grace: float | None,
           pdeathsig: bool) -> int:
-    import signal
+    from .._signals import signal
 
     from ..reaping import Reaper
 
