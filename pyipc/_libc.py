@@ -35,12 +35,14 @@ def speedups() -> ModuleType | None:
     through _ctypes, and spawn forks instead of vforking. (A command that spawns then
     loads one small extension module, not _ctypes with its libffi.)"""
     if not _helper:
-        module = None
+        module: ModuleType | None = None
         if not os.environ.get("PYIPC_NO_SPEEDUPS"):
             try:
-                from . import _speedups as module
+                from . import _speedups
             except ImportError:
-                module = None
+                pass
+            else:
+                module = _speedups
         _helper.append(module)
     return _helper[0]
 
@@ -118,7 +120,7 @@ def signalfd(signals: Iterable[int]) -> int:
     readable while one of them is pending for this thread or the process."""
     helper = speedups()
     if helper is not None:
-        fd = helper.signalfd(list(signals))
+        fd: int = helper.signalfd(list(signals))
         err = -fd if fd < 0 else 0
     else:
         mask = bytearray(128)  # glibc's sigset_t: 1024 bits

@@ -136,6 +136,11 @@ def _create(path: str, mode: int, flags: int) -> tuple[int | None, tuple[int, in
         return None, None  # replaced at once by someone else: it is not ours
     try:
         info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != (made.st_dev, made.st_ino):
+            # Removed and made again by someone else between our mkfifo and
+            # open: the FIFO we opened is theirs, never to be removed by us.
+            os.close(fd)
+            return None, None
         os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)
