@@ -28,7 +28,7 @@ class BlockedSignals:
 
     def __init__(self, signals: Iterable[int], drain: Iterable[int] = ()):
         self.signals, self.drain = tuple(signals), tuple(drain)
-        self._old_mask: set[signal.Signals | int] | None = None
+        self._old_mask: set[int] | None = None
         self._old_sigchld: Any = None  # the SIGCHLD action replaced, if it was SIG_IGN
 
     def block(self) -> "BlockedSignals":

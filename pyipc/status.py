@@ -75,7 +75,7 @@ _NAMES: dict[int, str] = {}
 
 
 def _signal_names() -> dict[int, str]:
-    """Each signal number's name, as signal.Signals(number).name gives it (not
+    """Each signal number's name, as the signal module's Signals(number).name gives it (not
     imported: see _signals): the SIG* constants of the signal module, and for
     a number with two names (SIGABRT and SIGIOT) the first in sorted order,
     as Signals' members are made. Built on first use; do not modify."""
