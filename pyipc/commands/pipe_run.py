@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
+from .._signals import signal  # no enum import: see _signals
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, UsageError
 from ._cli import Die, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
 from ._values import VALUES_TEXT
@@ -149,7 +150,6 @@ def pipe_run(
     """Run STAGEs as a pipeline: pipe-run "ls" "wc -l" is ls | wc -l."""
     from ..durations import parse_duration
     from ..pipeline import Pipeline
-    from ..signames import parse_signal
     from ..spawn import Tracer
 
     if output_file is not None and append_file is not None:
@@ -165,7 +165,12 @@ def pipe_run(
     leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
-    signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
+    if timeout_signal == "TERM":  # the default needs no parsing: pyipc.signames (with pyipc.integers) is not imported
+        signum: int = signal.SIGTERM
+    else:
+        from ..signames import parse_signal
+
+        signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
     pipeline = Pipeline(stages, shell=shell, merge_stderr=merge_stderr, cycle=cycle, forward_signals=True,
                         subreaper=True, parent_death_signal=None if no_pdeathsig else signum,
                         trace=Tracer(2, f"{PROG}: ") if trace else None)
@@ -222,6 +227,8 @@ def _open_outputs(stdout_path: str | None, append: bool, report_path: str | None
                   stdin_fd: int | None) -> tuple[int | None, int | None]:
     """-o/-a and --report-file, opened together once every other check has
     passed: a bad --report-file leaves -o's file as it was (pyipc.outputs)."""
+    if stdout_path is None and report_path is None:
+        return None, None  # nothing to open: pyipc.outputs is not imported
     from ..outputs import Output, SameAsInput, open_outputs
 
     inputs = (stdin_fd,) if stdin_fd is not None else ()
