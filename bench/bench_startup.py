@@ -41,8 +41,9 @@ def run(quick: bool = False, before_scripts: Path | None = None) -> list[dict]:
     python = sys.executable
     references = [Case("python -c pass", [python, "-c", "pass"]),
                   Case("python -c 'import typer'", [python, "-c", "import typer"]),
-                  # Every command needs signal, which imports enum (with functools and
-                  # collections); pip's console-script wrapper (no longer used) imports re.
+                  # What the commands no longer import (pyipc/_signals.py: signal's enums
+                  # import enum, functools and collections; pip's console-script
+                  # wrapper, no longer used, imports re): for scale.
                   Case("python -c 'import signal'", [python, "-c", "import signal"]),
                   Case("python -c 'import re, signal'", [python, "-c", "import re, signal"])]
     with contextlib.ExitStack() as stack:
@@ -79,10 +80,10 @@ def run(quick: bool = False, before_scripts: Path | None = None) -> list[dict]:
                 note=install),
             row("python -c 'import signal'", median["python -c 'import signal'"], bare,
                 reference_tool="python -c pass", goal="reference",
-                note="the floor: every command needs signal (and its enum); "
+                note="signal's enums, which the commands do without (_signal); "
                      + _cpu_note(median_cpu, "python -c 'import signal'")),
             row("python -c 'import re, signal'", floor, bare, reference_tool="python -c pass", goal="reference",
-                note="the floor with pip's console-script wrapper, which imports re; "
+                note="and re, which pip's console-script wrapper imports; "
                      + _cpu_note(median_cpu, "python -c 'import re, signal'"))]
     for case in [*old, *cases]:
         ours = median[case.name]

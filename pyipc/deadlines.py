@@ -9,17 +9,17 @@ alarm() and pause(), and no work happens in an asynchronous handler.
 
 from __future__ import annotations
 
-import math
 import os
-import signal
 import time
-from collections.abc import Callable, Sequence
 
+from ._signals import signal  # no enum import: see _signals
 from .sigblock import BlockedSignals, take_pending
 from .status import ExitStatus
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from .supervise import Adopted, Child, Supervisor
 
 __all__ = ["ALARM", "UNTIL", "COUNT", "wait_alarm", "tick", "Deadline", "DeadlineResult", "FORWARDED"]
@@ -70,7 +70,7 @@ def tick(interval: float, on_tick: Callable[[int], None], *, seconds: float | No
     if interval <= 0:
         raise ValueError("tick: the interval must be positive")
     seconds = seconds or None
-    ticks_in_time = math.floor(seconds / interval + 1e-9) if seconds is not None else None
+    ticks_in_time = int((seconds / interval + 1e-9) // 1) if seconds is not None else None  # floor, without math
     limits = [n for n in (count, ticks_in_time) if n is not None]
     limit = min(limits) if limits else None
     waited = [signal.SIGALRM] + ([until] if until is not None else [])

@@ -3,9 +3,6 @@ timeout takes them, with an optional unit s/m/h/d."""
 
 from __future__ import annotations
 
-import enum
-import math
-
 TYPE_CHECKING = False  # typing costs start-up
 if TYPE_CHECKING:
     import re  # imported for real only when a strtod form needs it (see parse_duration)
@@ -39,9 +36,20 @@ _NUMBER_PATTERN = (
 )
 
 
-class DurationProblem(enum.Enum):
-    NOT_A_DURATION = "not a duration"
-    NEGATIVE = "negative"
+if TYPE_CHECKING:
+    from ._enums import DurationProblem as DurationProblem
+else:
+    def __getattr__(name: str) -> object:
+        if name == "DurationProblem":
+            return _problems()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _problems() -> type[DurationProblem]:
+    """DurationProblem, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from ._enums import DurationProblem
+
+    return DurationProblem
 
 
 class InvalidDuration(UsageError):
@@ -52,7 +60,7 @@ class InvalidDuration(UsageError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        if self.problem is DurationProblem.NEGATIVE:
+        if self.problem is _problems().NEGATIVE:
             return f"invalid duration '{self.text}': a duration cannot be negative"
         return (f"invalid duration '{self.text}' (seconds as strtod reads them: 1.5, 2e3, 0x10, inf; "
                 f"with an optional unit s, m, h or d)")
@@ -81,21 +89,21 @@ def parse_duration(text: str) -> float:
     match = _NUMBER.match(text)
     unit = text[match.end():] if match else None
     if match is None or unit not in _UNITS:
-        raise InvalidDuration(text, DurationProblem.NOT_A_DURATION)
+        raise InvalidDuration(text, _problems().NOT_A_DURATION)
     if match["nan"]:
-        raise InvalidDuration(text, DurationProblem.NOT_A_DURATION)
+        raise InvalidDuration(text, _problems().NOT_A_DURATION)
     if match["inf"]:
-        value = math.inf
+        value = float("inf")
     elif match["hex"]:
         try:
             value = float.fromhex(match["hex"])
         except OverflowError:  # strtod gives HUGE_VAL (ERANGE): clamped below
-            value = math.inf
+            value = float("inf")
     else:
         value = float(match["dec"])
     nonzero = value != 0 or any(c in "123456789abcdefABCDEF" for c in _mantissa(match))
     if match["sign"] == "-" and nonzero:
-        raise InvalidDuration(text, DurationProblem.NEGATIVE)
+        raise InvalidDuration(text, _problems().NEGATIVE)
     if not nonzero:
         return 0.0
     return _clamp(value * _UNITS[unit])

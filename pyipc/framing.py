@@ -9,14 +9,11 @@ millions of short lines costs a few Python steps per buffer.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator
-
 from .errors import PyipcError, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     Buffer = bytes | bytearray
     Counter = Callable[[Buffer, int, int, int], int]
@@ -59,11 +56,22 @@ def count_terminators(buf: Buffer, term: bytes, start: int = 0, end: int | None 
     return (_count or _choose_count())(buf, term[0], start, len(buf) if end is None else end)
 
 
-class Problem(enum.Enum):
-    TERMINATOR_INSIDE = "terminator-inside"  # a message holds its own terminator (line, nul)
-    TOO_LONG_FOR_HEADER = "too-long-for-header"  # longer than a 4-byte length can say
-    CUT_FRAME = "cut-frame"                  # the stream ends inside a length frame
-    TOO_LARGE = "too-large"                  # longer than the --max-size bound
+if TYPE_CHECKING:
+    from ._enums import FramingProblem
+
+    Problem = FramingProblem
+else:
+    def __getattr__(name: str) -> object:
+        if name == "Problem":
+            return _problems()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _problems() -> type[Problem]:
+    """Problem, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from ._enums import FramingProblem
+
+    return FramingProblem
 
 
 class FramingError(PyipcError, ValueError):
@@ -78,7 +86,7 @@ class FramingError(PyipcError, ValueError):
 
 
 def too_large(framing: str, size: int, limit: int, at_least: bool) -> FramingError:
-    return FramingError(Problem.TOO_LARGE, framing, size, limit, at_least)
+    return FramingError(_problems().TOO_LARGE, framing, size, limit, at_least)
 
 
 def check_framing(framing: str) -> str:
@@ -92,10 +100,10 @@ def frame(message: bytes, framing: str) -> bytes:
     term = TERMINATORS.get(framing)
     if term is None:
         if len(message) > MAX_LENGTH:
-            raise FramingError(Problem.TOO_LONG_FOR_HEADER, framing, len(message))
+            raise FramingError(_problems().TOO_LONG_FOR_HEADER, framing, len(message))
         return len(message).to_bytes(HEADER, "big") + message
     if term in message:
-        raise FramingError(Problem.TERMINATOR_INSIDE, framing, len(message))
+        raise FramingError(_problems().TERMINATOR_INSIDE, framing, len(message))
     return message + term
 
 
@@ -123,7 +131,7 @@ def finish(rest: bytes | bytearray, framing: str) -> bytes:
         return b""
     term = TERMINATORS.get(framing)
     if term is None:
-        raise FramingError(Problem.CUT_FRAME, framing, len(rest))
+        raise FramingError(_problems().CUT_FRAME, framing, len(rest))
     return bytes(rest) + term
 
 

@@ -11,9 +11,9 @@ command is fixed in all of them:
 
 from __future__ import annotations
 
-import enum
-
 from .errors import UsageError
+
+TYPE_CHECKING = False  # type checkers take its branches; see Problem below
 
 __all__ = ["InvalidNumber", "Problem", "parse_int", "parse_pid", "parse_count", "parse_fd", "parse_size", "PID_MAX",
            "COUNT_MAX", "FD_MAX", "SIZE_MAX"]
@@ -33,9 +33,22 @@ def ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-class Problem(enum.Enum):
-    NOT_A_NUMBER = "not a number"
-    OUT_OF_RANGE = "out of range"
+if TYPE_CHECKING:
+    from ._enums import NumberProblem
+
+    Problem = NumberProblem
+else:
+    def __getattr__(name: str) -> object:
+        if name == "Problem":
+            return _problems()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _problems() -> type[Problem]:
+    """Problem, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from ._enums import NumberProblem
+
+    return NumberProblem
 
 
 class InvalidNumber(UsageError):
@@ -56,14 +69,14 @@ def parse_int(text: str, kind: str, low: int, high: int) -> int:
     """text as an integer in low..high, by the rules above (a '-' only when
     low < 0); raises InvalidNumber naming kind otherwise."""
     if not isinstance(text, str) or not ascii_digits(text[1:] if low < 0 and text[:1] == "-" else text):
-        raise InvalidNumber(kind, text, Problem.NOT_A_NUMBER, low, high)
+        raise InvalidNumber(kind, text, _problems().NOT_A_NUMBER, low, high)
     # More digits than the bound has cannot be in range (and a few thousand
     # digits would exceed int()'s own limit on conversions).
     if len(text.lstrip("-").lstrip("0")) > len(str(max(abs(low), abs(high)))):
-        raise InvalidNumber(kind, text, Problem.OUT_OF_RANGE, low, high)
+        raise InvalidNumber(kind, text, _problems().OUT_OF_RANGE, low, high)
     value = int(text)
     if not low <= value <= high:
-        raise InvalidNumber(kind, text, Problem.OUT_OF_RANGE, low, high)
+        raise InvalidNumber(kind, text, _problems().OUT_OF_RANGE, low, high)
     return value
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
 
+from ._signals import signal  # no enum import: see _signals
 from .cmdline import parse_command, split_command
 from .errors import EXIT_SIGNAL_BASE, EXIT_TIMEOUT, PyipcError, ShellOperatorError, SpawnError
 from .spawn import Tracer, make_pipe, spawn
@@ -29,7 +28,7 @@ __all__ = ["Pipeline", "PipelineResult", "StageResult", "AdoptedProcess", "Pipel
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
     import resource
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
     from .procfs import ProcIO

@@ -10,17 +10,28 @@ the signal is blocked).
 
 from __future__ import annotations
 
-import enum
 import fcntl
 import os
 
 from .errors import PyipcError
 
+TYPE_CHECKING = False  # type checkers take its branches; see ReadyFdProblem below
 
-class ReadyFdProblem(enum.Enum):
-    STD_STREAM = "std-stream"  # 0, 1 or 2: a newline there would be taken for data
-    NOT_OPEN = "not-open"
-    NOT_WRITABLE = "not-writable"
+
+if TYPE_CHECKING:
+    from ._enums import ReadyFdProblem as ReadyFdProblem
+else:
+    def __getattr__(name: str) -> object:
+        if name == "ReadyFdProblem":
+            return _problems()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _problems() -> type[ReadyFdProblem]:
+    """ReadyFdProblem, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from ._enums import ReadyFdProblem
+
+    return ReadyFdProblem
 
 
 class ReadyFdError(PyipcError):
@@ -33,13 +44,13 @@ def check_ready_fd(fd: int) -> int:
     """fd, if it can carry the notification: 3 or more, open for writing.
     It is made close-on-exec, so no child inherits it (and keeps it open)."""
     if fd < 3:
-        raise ReadyFdError(fd, ReadyFdProblem.STD_STREAM)
+        raise ReadyFdError(fd, _problems().STD_STREAM)
     try:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     except OSError:
-        raise ReadyFdError(fd, ReadyFdProblem.NOT_OPEN) from None
+        raise ReadyFdError(fd, _problems().NOT_OPEN) from None
     if flags & os.O_ACCMODE not in (os.O_WRONLY, os.O_RDWR):
-        raise ReadyFdError(fd, ReadyFdProblem.NOT_WRITABLE)
+        raise ReadyFdError(fd, _problems().NOT_WRITABLE)
     os.set_inheritable(fd, False)
     return fd
 

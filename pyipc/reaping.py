@@ -15,10 +15,9 @@ the zombies of the whole machine. Nothing in this module prints or exits.
 from __future__ import annotations
 
 import os
-import signal
 import time
-from collections.abc import Callable, Sequence
 
+from ._signals import signal  # no enum import: see _signals
 from ._record import _Record
 from .durations import poll_ms
 from .errors import SpawnError
@@ -30,6 +29,7 @@ from .supervise import Policy, Supervisor, set_child_subreaper
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from .supervise import Adopted, Child

@@ -13,10 +13,10 @@ from __future__ import annotations
 import errno
 import os
 import select
-import signal
 import stat
 import time
 
+from ._signals import signal  # no enum import: see _signals
 from .durations import poll_ms
 from .errors import PyipcError
 from .integers import InvalidNumber, parse_int, parse_pid

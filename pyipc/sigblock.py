@@ -7,11 +7,11 @@ stays ignored, and a signal passed on is followed by SIGCONT."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterable, Iterator
+from ._signals import signal  # no enum import: see _signals
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
 __all__ = ["BlockedSignals", "not_ignored", "take_pending", "followed_by_cont"]
@@ -28,7 +28,7 @@ class BlockedSignals:
 
     def __init__(self, signals: Iterable[int], drain: Iterable[int] = ()):
         self.signals, self.drain = tuple(signals), tuple(drain)
-        self._old_mask: set[signal.Signals | int] | None = None
+        self._old_mask: set[int] | None = None
         self._old_sigchld: Any = None  # the SIGCHLD action replaced, if it was SIG_IGN
 
     def block(self) -> "BlockedSignals":

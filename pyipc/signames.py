@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import enum
-import signal
+from ._signals import signal  # no enum import: see _signals
 
 from .errors import EXIT_SIGNAL_BASE, UsageError
 from .integers import ascii_digits, parse_int
-from .status import signal_name
+from .status import signal_name, _signal_names
+
+TYPE_CHECKING = False  # type checkers take its branches; see SignalProblem below
 
 __all__ = ["parse_signal", "InvalidSignal", "SignalProblem", "signal_name", "list_signals", "lookup", "catchable",
            "NSIG"]
@@ -25,11 +26,20 @@ def _is_name(text: str) -> bool:
     return text[:cut].isalnum() and (cut == len(text) or ascii_digits(text[cut + 1:]))
 
 
-class SignalProblem(enum.Enum):
-    MALFORMED = "malformed"            # neither an ASCII number nor an ASCII name
-    UNKNOWN_NAME = "unknown name"
-    REALTIME_RANGE = "real-time offset out of range"
-    NOT_A_STATUS = "neither a signal number nor a status"  # lookup() only
+if TYPE_CHECKING:
+    from ._enums import SignalProblem as SignalProblem
+else:
+    def __getattr__(name: str) -> object:
+        if name == "SignalProblem":
+            return _problems()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _problems() -> type[SignalProblem]:
+    """SignalProblem, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from ._enums import SignalProblem
+
+    return SignalProblem
 
 
 class InvalidSignal(UsageError):
@@ -42,21 +52,19 @@ class InvalidSignal(UsageError):
 
     def __str__(self) -> str:
         rt = signal.SIGRTMAX - signal.SIGRTMIN
-        if self.problem is SignalProblem.UNKNOWN_NAME:
+        if self.problem is _problems().UNKNOWN_NAME:
             return f"unknown signal '{self.text}'; valid signals: {', '.join(name for _, name in list_signals())}"
-        if self.problem is SignalProblem.REALTIME_RANGE:
+        if self.problem is _problems().REALTIME_RANGE:
             return f"invalid signal '{self.text}' (real-time signals: RTMIN..RTMIN+{rt}, RTMAX-{rt}..RTMAX)"
-        if self.problem is SignalProblem.NOT_A_STATUS:
+        if self.problem is _problems().NOT_A_STATUS:
             return f"'{self.text}' is neither a signal number (1-{NSIG - 1}) nor a shell status 128+N"
         return (f"invalid signal '{self.text}' (a name like TERM or SIGTERM, RTMIN+N, RTMAX-N, "
                 f"or a number from {0 if self.allow_zero else 1} to {NSIG - 1}, in ASCII)")
 
 
 def _by_name() -> dict[str, int]:
-    names = {}
-    for sig in signal.Signals:
-        names[sig.name[3:]] = sig.value
-    # Aliases that kill(1) accepts but the enum may not list under both names.
+    names = {name[3:]: number for number, name in _signal_names().items()}
+    # Aliases that kill(1) accepts: _signal_names() has one name per number.
     for alias, real in (("IOT", "ABRT"), ("POLL", "IO"), ("CLD", "CHLD")):
         if real in names:
             names.setdefault(alias, names[real])
@@ -74,7 +82,7 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
     if ascii_digits(spec):
         return parse_int(spec, "signal number", 0 if allow_zero else 1, NSIG - 1)
     if not _is_name(spec):
-        raise InvalidSignal(spec, SignalProblem.MALFORMED, allow_zero=allow_zero)
+        raise InvalidSignal(spec, _problems().MALFORMED, allow_zero=allow_zero)
     name = spec.upper()
     if name.startswith("SIG"):
         name = name[3:]
@@ -88,10 +96,10 @@ def parse_signal(spec: str, *, allow_zero: bool = False) -> int:
                 number = anchor + offset
                 if signal.SIGRTMIN <= number <= signal.SIGRTMAX and (offset * sign) >= 0:
                     return number
-            raise InvalidSignal(spec, SignalProblem.REALTIME_RANGE)
+            raise InvalidSignal(spec, _problems().REALTIME_RANGE)
     named = _by_name().get(name)
     if named is None or named in (signal.SIGRTMIN, signal.SIGRTMAX) and name not in ("RTMIN", "RTMAX"):
-        raise InvalidSignal(spec, SignalProblem.UNKNOWN_NAME)
+        raise InvalidSignal(spec, _problems().UNKNOWN_NAME)
     return named
 
 
@@ -101,11 +109,7 @@ def list_signals() -> list[tuple[int, str]]:
 
 
 def _exists(number: int) -> bool:
-    try:
-        signal.Signals(number)
-        return True
-    except ValueError:
-        return signal.SIGRTMIN <= number <= signal.SIGRTMAX
+    return number in _signal_names() or signal.SIGRTMIN <= number <= signal.SIGRTMAX
 
 
 def lookup(spec: str) -> str:
@@ -118,7 +122,7 @@ def lookup(spec: str) -> str:
             number -= EXIT_SIGNAL_BASE
         if 1 <= number < NSIG and _exists(number):
             return signal_name(number)[3:]
-        raise InvalidSignal(spec, SignalProblem.NOT_A_STATUS)
+        raise InvalidSignal(spec, _problems().NOT_A_STATUS)
     return str(parse_signal(spec))
 
 

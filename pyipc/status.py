@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
+
+from ._signals import signal  # no enum import: see _signals
 from .errors import EXIT_SIGNAL_BASE
 
 
@@ -59,13 +60,27 @@ class ExitStatus:
 
 def signal_name(signum: int) -> str:
     """SIGTERM, SIGRTMIN+3, or SIG<N> for a number with no name."""
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        pass
+    name = _signal_names().get(signum)
+    if name is not None:
+        return name
     rtmin, rtmax = signal.SIGRTMIN, signal.SIGRTMAX
     if rtmin <= signum <= rtmax:
         if signum - rtmin <= rtmax - signum:
             return f"SIGRTMIN+{signum - rtmin}" if signum != rtmin else "SIGRTMIN"
         return f"SIGRTMAX-{rtmax - signum}"
     return f"SIG{signum}"
+
+
+_NAMES: dict[int, str] = {}
+
+
+def _signal_names() -> dict[int, str]:
+    """Each signal number's name, as the signal module's Signals(number).name gives it (not
+    imported: see _signals): the SIG* constants of the signal module, and for
+    a number with two names (SIGABRT and SIGIOT) the first in sorted order,
+    as Signals' members are made. Built on first use; do not modify."""
+    if not _NAMES:
+        for name in sorted(dir(signal)):
+            if name.isupper() and (name.startswith("SIG") and not name.startswith("SIG_")) or name.startswith("CTRL_"):
+                _NAMES.setdefault(getattr(signal, name), name)
+    return _NAMES

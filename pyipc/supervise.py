@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import os
 import select
-import signal
+from ._signals import signal  # no enum import: see _signals
 import sys
 import time
-from collections.abc import Callable, Iterable
 
 from . import procfs
 from ._libc import PR_SET_CHILD_SUBREAPER, prctl, read_signals, signalfd
@@ -39,6 +38,7 @@ from .sigblock import BlockedSignals, followed_by_cont, not_ignored
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
     import resource
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from ._libc import SigInfo

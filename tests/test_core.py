@@ -244,7 +244,35 @@ def test_signal_zero_only_when_allowed():
 
 # -- spawn ---------------------------------------------------------------------------
 
-def test_spawn_reports_missing_program_as_127():
+# spawn has two ways to start a child: vfork in the optional C extension
+# (pyipc._speedups.spawn), and fork with the child's steps in Python (spawn._child,
+# without the extension, with PYIPC_NO_SPEEDUPS=1, and for --trace). Every spawn
+# test runs both ways.
+
+@pytest.fixture(params=["vfork", "fork"])
+def both_ways(request, monkeypatch):
+    from pyipc import _libc
+
+    if request.param == "fork":
+        monkeypatch.setattr(_libc, "_helper", [None])
+    elif _libc.speedups() is None:
+        pytest.skip("the optional C extension pyipc._speedups is not built")
+    return request.param
+
+
+def test_spawn_takes_the_vfork_way_when_the_extension_is_built(both_ways):
+    from pyipc.spawn import _vfork_arguments
+
+    found = _vfork_arguments(["true"], ["/bin/true"], {"A": "1"}, (None, None, None), 0, (), 9, None)
+    assert (found is not None) == (both_ways == "vfork")
+    if found is not None:
+        assert found[1:] == ([b"true"], [b"/bin/true"], [b"A=1"])
+        # what the Python way reports in its own words goes that way
+        for odd in ([["tr\0ue"], ["/bin/true"], {}], [[""], ["/bin/true"], {}], [["true"], ["/bin/true"], {"A=B": "1"}]):
+            assert _vfork_arguments(*odd, (None, None, None), None, None, None, None) is None
+
+
+def test_spawn_reports_missing_program_as_127(both_ways):
     with pytest.raises(SpawnError) as info:
         spawn(["no-such-program-pyipc"])
     exc = info.value
@@ -254,7 +282,7 @@ def test_spawn_reports_missing_program_as_127():
         os.waitpid(exc.pid, os.WNOHANG)
 
 
-def test_spawn_reports_directory_and_non_executable_as_126(tmp_path):
+def test_spawn_reports_directory_and_non_executable_as_126(tmp_path, both_ways):
     with pytest.raises(SpawnError) as info:
         spawn([str(tmp_path)])
     assert (info.value.exit_status, info.value.reason) == (126, "Is a directory")
@@ -265,14 +293,14 @@ def test_spawn_reports_directory_and_non_executable_as_126(tmp_path):
     assert (info.value.errno, info.value.exit_status) == (errno.EACCES, 126)
 
 
-def test_spawn_runs_a_script_without_shebang_with_sh(tmp_path):
+def test_spawn_runs_a_script_without_shebang_with_sh(tmp_path, both_ways):
     script = tmp_path / "noshebang"
     script.write_text("exit 7\n")
     script.chmod(0o755)
     assert os.waitstatus_to_exitcode(wait_status_of([str(script)])) == 7
 
 
-def test_spawn_setup_failure_is_reported_before_exec():
+def test_spawn_setup_failure_is_reported_before_exec(both_ways):
     closed_fd = 987  # a closed fd cannot be dup2'd (pipe fds could be reused by spawn's own pipe)
     with pytest.raises(OSError):
         os.fstat(closed_fd)
@@ -281,7 +309,7 @@ def test_spawn_setup_failure_is_reported_before_exec():
     assert info.value.errno == errno.EBADF and not info.value.exec_reached
 
 
-def test_child_has_only_std_fds_and_default_sigpipe():
+def test_child_has_only_std_fds_and_default_sigpipe(both_ways):
     read_end, write_end = make_pipe()
     extra = os.open(os.devnull, os.O_RDONLY)
     os.set_inheritable(extra, True)  # even an inheritable fd must not leak into the child
@@ -302,7 +330,7 @@ def test_child_has_only_std_fds_and_default_sigpipe():
     assert fds == "[0, 1, 2]" and int(blocked, 16) == 0
 
 
-def test_dup2_sources_in_the_std_range_are_not_clobbered():
+def test_dup2_sources_in_the_std_range_are_not_clobbered(both_ways):
     # stdout=0 and stdin=1 swap: the naive order of dup2 calls would lose one.
     read_end, write_end = make_pipe()
     in_read, in_write = make_pipe()
@@ -320,6 +348,57 @@ def test_dup2_sources_in_the_std_range_are_not_clobbered():
             os.close(fd)
     assert read_all(read_end) == b"swapped\n"
     assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_child_gets_default_handlers_the_mask_asked_for_and_a_parent_death_signal(both_ways):
+    probe = ("import ctypes, signal\n"
+             "libc = ctypes.CDLL(None, use_errno=True); got = ctypes.c_int()\n"
+             "libc.prctl(2, ctypes.byref(got), 0, 0, 0)\n"  # PR_GET_PDEATHSIG
+             "st = dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+             "print(got.value, st['SigBlk'].strip(), signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, os.getpgrp() == os.getpid())\n")
+    probe = "import os\n" + probe
+    handler_calls = []
+    old_usr1 = signal.signal(signal.SIGUSR1, lambda *_: handler_calls.append(1))
+    old_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    read_end, write_end = make_pipe()
+    try:
+        pid = spawn([*PY, probe], stdout=write_end, sigmask=[signal.SIGUSR2], parent_death_signal=signal.SIGTERM,
+                    process_group=0)
+        os.close(write_end)
+        out = read_all(read_end).decode().split()
+        assert os.waitpid(pid, 0)[1] == 0
+        read_end, write_end = make_pipe()  # not a Python child: Python ignores SIGPIPE itself
+        pid = spawn(["grep", "SigIgn", "/proc/self/status"], stdout=write_end)
+        os.close(write_end)
+        ignored = read_all(read_end).decode().split()[1]
+        assert os.waitpid(pid, 0)[1] == 0
+        # the parent is as it was: handlers, ignored signals and mask
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == {signal.SIGTERM} | set(old_mask)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN and signal.getsignal(signal.SIGUSR1) is not signal.SIG_DFL
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        signal.signal(signal.SIGUSR1, old_usr1)
+        signal.signal(signal.SIGHUP, old_hup)
+    death, blocked, usr1_default, leader = out
+    assert int(death) == signal.SIGTERM
+    assert int(blocked, 16) == 1 << (signal.SIGUSR2 - 1)
+    # SIGHUP stays ignored (nohup); SIGPIPE, which Python ignores, is back to default
+    assert int(ignored, 16) & (1 << (signal.SIGHUP - 1)) and not int(ignored, 16) & (1 << (signal.SIGPIPE - 1))
+    assert (usr1_default, leader) == ("True", "True") and not handler_calls
+
+
+def test_a_child_whose_parent_died_before_the_parent_death_signal_was_set_ends(both_ways):
+    # spawn checks getppid() after the prctl: a parent pid that is not ours reads as "died before"
+    from pyipc import spawn as spawn_module
+
+    real_getpid = os.getpid
+    try:
+        spawn_module.os.getpid = lambda: 1  # what spawn passes as the parent to check against
+        pid = spawn(["sleep", "5"], parent_death_signal=signal.SIGTERM)
+    finally:
+        spawn_module.os.getpid = real_getpid
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 128 + signal.SIGTERM
 
 
 # -- pipelines -------------------------------------------------------------------

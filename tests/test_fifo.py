@@ -173,3 +173,15 @@ def test_create_is_0600_and_cleaned_up_whatever_the_umask():
         assert result.stdout.split() == [b"0o600", b"False"], result.stderr.decode()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_lock_records_are_struct_flock():
+    # pyipc.fifo.locks writes struct flock out by hand (the struct module costs start-up)
+    import fcntl
+    import struct
+
+    from pyipc.fifo.locks import _FLOCK, _record
+
+    for kind, start, length in ((fcntl.F_WRLCK, 0, 0), (fcntl.F_UNLCK, 1 + (2**22 << 16) + 65535, 1),
+                                (fcntl.F_RDLCK, 2**62, 2**40)):
+        assert _record(kind, start, length) == struct.pack(_FLOCK, kind, os.SEEK_SET, start, length, 0)

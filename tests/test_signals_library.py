@@ -172,3 +172,57 @@ def test_signal_errors_carry_what_was_wrong(spec, problem):
     with pytest.raises(InvalidNumber) as caught:
         parse_signal("65")
     assert (caught.value.kind, caught.value.high) == ("signal number", signal.NSIG - 1)
+
+
+# -- the signal module without its enums (pyipc/_signals.py) ----------------------
+
+def test_signal_names_are_those_of_signal_signals():
+    from pyipc.status import _signal_names, signal_name
+
+    assert _signal_names() == {sig.value: sig.name for sig in signal.Signals}
+    for number in range(0, signal.NSIG + 2):
+        try:
+            expected = signal.Signals(number).name
+        except ValueError:
+            continue
+        assert signal_name(number) == expected
+
+
+def test_what_pyipc_uses_of_signal_is_in_the_c_module():
+    """pyipc gives its modules _signal under the name signal, and type checkers
+    see the signal module, which has more (Signals, Handlers, Sigmasks): every
+    signal.NAME a module using pyipc._signals reads must exist in _signal."""
+    import re
+
+    import _signal
+
+    checked = 0
+    for path in sorted((ROOT / "pyipc").rglob("*.py")):
+        text = path.read_text()
+        if "_signals import signal" not in text or path.name == "_signals.py":
+            continue
+        checked += 1
+        for name in sorted(set(re.findall(r"\bsignal\.([A-Za-z_]\w*)", text))):
+            assert hasattr(_signal, name), f"{path.relative_to(ROOT)}: signal.{name} is not in _signal"
+    assert checked >= 10
+
+
+def test_the_library_enums_are_made_on_first_use_and_stay_the_same():
+    code = ("import sys\n"
+            "import pyipc.integers, pyipc.durations, pyipc.signames, pyipc.framing, pyipc.ready, pyipc.fifo\n"
+            "assert 'enum' not in sys.modules and 'pyipc._enums' not in sys.modules, sorted(sys.modules)\n"
+            "from pyipc.integers import Problem\n"
+            "from pyipc.fifo import Problem as FifoProblem, Waited\n"
+            "import pickle, pyipc.framing as f\n"
+            "assert FifoProblem is f.Problem and Waited is pyipc.fifo.errors.Waited\n"
+            "assert repr(Problem.OUT_OF_RANGE) == \"<Problem.OUT_OF_RANGE: 'out of range'>\"\n"
+            "assert pickle.loads(pickle.dumps(Problem.OUT_OF_RANGE)) is Problem.OUT_OF_RANGE\n"
+            "assert Problem.__module__ == 'pyipc.integers' and f.Problem.__qualname__ == 'Problem'\n"
+            "try:\n"
+            "    pyipc.integers.parse_pid('x')\n"
+            "except pyipc.integers.InvalidNumber as exc:\n"
+            "    assert exc.problem is Problem.NOT_A_NUMBER\n"
+            "print('ok')\n")
+    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout == "ok\n", result.stderr

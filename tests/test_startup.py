@@ -42,6 +42,29 @@ def imported_modules(stderr: bytes) -> set[str]:
     return names
 
 
+# What a trivial run must not import either, although an editable install's .pth
+# (this venv's) imports most of them before any command code runs: hence the
+# run without site below. signal builds three enums at import (enum, with
+# functools, collections, operator and types: about 0.4x `python -c pass`); the
+# commands use _signal (pyipc/_signals.py), the library's enums are made on
+# first use (pyipc/_enums.py), and contextlib, ctypes, math, struct and
+# warnings (os.get_exec_path imports it) are each left to the rare paths
+# that need them.
+NOT_ON_THE_HOT_PATH = ["signal", "enum", "functools", "collections", "contextlib", "ctypes", "warnings", "math",
+                       "struct", "importlib", "pyipc._enums"]
+
+
+def without_site(case):
+    """The case run by `python -S` with this checkout first on the path: the
+    interpreter then imports only what it needs to start, so every module the
+    command imports shows in the -X importtime list (in a venv with an
+    editable install, the .pth has imported re, enum, functools, collections,
+    contextlib, warnings and importlib before, and those would not show)."""
+    from startup_cases import Case
+
+    return Case(case.name, [sys.executable, "-S", *case.argv], case.before, case.during)
+
+
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     with trivial_cases(SCRIPTS, tmp_path_factory.mktemp("startup")) as found:
@@ -61,6 +84,20 @@ def test_trivial_run_imports_nothing_heavy(cases, name):
     modules = imported_modules(result.stderr)
     assert "pyipc.commands._cli" in modules, "the import list was not captured"
     heavy = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
+    assert not heavy, f"{name} imports {heavy}"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_trivial_run_imports_no_enum_nor_what_the_rare_paths_need(cases, name):
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"},  # which would import warnings
+           "PYTHONPROFILEIMPORTTIME": "1", "PYTHONPATH": str(ROOT)}
+    result = without_site(cases[name]).run_once(env=env)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode(errors="replace").splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert "pyipc.commands._cli" in modules and "encodings" in modules, "the import list was not captured"
+    heavy = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN + NOT_ON_THE_HOT_PATH or m in NOT_ON_THE_HOT_PATH)
     assert not heavy, f"{name} imports {heavy}"
 
 

@@ -14,23 +14,24 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                           "'pipefail_sigpipe_ok': 'bool', 'input_file': 'Optional[str]', 'output_file': "
                           "'Optional[str]', 'append_file': 'Optional[str]', 'merge_stderr': 'bool', 'timeout': "
                           "'Optional[str]', 'timeout_signal': 'str', 'kill_after': 'Optional[str]', 'stage_grace': "
-                          "'Optional[str]', 'all_at_once': 'bool', 'report': 'Optional[ReportFormat]', 'report_file': "
-                          "'Optional[str]', 'trace': 'bool', 'cycle': 'bool', 'wait_all': 'bool', 'kill_leftovers': "
-                          "'Optional[str]', 'no_pdeathsig': 'bool', 'label': 'bool', 'progress': 'bool', 'version': "
-                          "'bool', 'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'STAGE...', 'help': 'One "
-                          "command line per stage, split like sh does (quotes, backslashes), with no expansion.', "
-                          "'show_default': False}), typer.Option((False, '--shell'), {'help': 'Run each stage with "
-                          "/bin/sh -c STAGE instead of splitting it.'}), typer.Option((False, '--pipefail'), {'help': "
-                          '"Exit with the rightmost failing stage\'s status, like bash\'s set -o pipefail."}), '
-                          "typer.Option((False, '--pipefail-sigpipe-ok'), {'help': '--pipefail, except that a stage "
-                          'killed by SIGPIPE counts as 0 when the stage it writes to had already exited or closed its '
-                          "stdin (yes | head -1 exits 0); any other SIGPIPE still fails.'}), typer.Option((None, '-i', "
-                          '\'--input\'), {\'metavar\': \'FILE\', \'help\': "Read the first stage\'s stdin from '
-                          'FILE."}), typer.Option((None, \'-o\', \'--output\'), {\'metavar\': \'FILE\', \'help\': '
-                          '"Write the last stage\'s stdout to FILE, truncating it."}), typer.Option((None, \'-a\', '
-                          '\'--append\'), {\'metavar\': \'FILE\', \'help\': "Append the last stage\'s stdout to '
-                          'FILE."}), typer.Option((False, \'--merge-stderr\'), {\'help\': "Send each stage\'s stderr '
-                          'into the pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours."}), '
+                          '\'Optional[str]\', \'all_at_once\': \'bool\', \'report\': "Optional[Literal[\'text\', '
+                          '\'json\']]", \'report_file\': \'Optional[str]\', \'trace\': \'bool\', \'cycle\': \'bool\', '
+                          "'wait_all': 'bool', 'kill_leftovers': 'Optional[str]', 'no_pdeathsig': 'bool', 'label': "
+                          "'bool', 'progress': 'bool', 'version': 'bool', 'return': 'int'}, "
+                          "(typer.Argument((Ellipsis), {'metavar': 'STAGE...', 'help': 'One command line per stage, "
+                          "split like sh does (quotes, backslashes), with no expansion.', 'show_default': False}), "
+                          "typer.Option((False, '--shell'), {'help': 'Run each stage with /bin/sh -c STAGE instead of "
+                          'splitting it.\'}), typer.Option((False, \'--pipefail\'), {\'help\': "Exit with the '
+                          'rightmost failing stage\'s status, like bash\'s set -o pipefail."}), typer.Option((False, '
+                          "'--pipefail-sigpipe-ok'), {'help': '--pipefail, except that a stage killed by SIGPIPE "
+                          'counts as 0 when the stage it writes to had already exited or closed its stdin (yes | head '
+                          "-1 exits 0); any other SIGPIPE still fails.'}), typer.Option((None, '-i', '--input'), "
+                          '{\'metavar\': \'FILE\', \'help\': "Read the first stage\'s stdin from FILE."}), '
+                          'typer.Option((None, \'-o\', \'--output\'), {\'metavar\': \'FILE\', \'help\': "Write the '
+                          'last stage\'s stdout to FILE, truncating it."}), typer.Option((None, \'-a\', \'--append\'), '
+                          '{\'metavar\': \'FILE\', \'help\': "Append the last stage\'s stdout to FILE."}), '
+                          'typer.Option((False, \'--merge-stderr\'), {\'help\': "Send each stage\'s stderr into the '
+                          'pipe with its stdout (bash\'s |&); the last stage\'s stderr stays ours."}), '
                           "typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'At DURATION (seconds, or "
                           'with unit s/m/h/d) signal the stages, upstream first (then CONT, so that a stopped stage '
                           "ends too), and exit 124; 0 means no deadline.'}), typer.Option(('TERM', '-s', '--signal'), "
@@ -105,7 +106,7 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          'kill_after': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'stage_grace': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                          'all_at_once': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
-                         'report': {'type': ['choice', ['text', 'json'], True, 'pyipc.commands.pipe_run:ReportFormat'],
+                         'report': {'type': ['choice', ['text', 'json'], True, None],
                                     'required': False,
                                     'many': False,
                                     'absent': None},
@@ -162,29 +163,29 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                            "'context_settings': {'help_option_names': ['-h', '--help']}}\n"
                            "('pyipc.commands.fifo_send', 'fifo_send', ('path', 'messages', 'framing', 'timeout', "
                            "'no_wait', 'written', 'max_size', 'create', 'mode', 'keep', 'version'), {'path': 'str', "
-                           "'messages': 'Optional[List[str]]', 'framing': 'Framing', 'timeout': 'Optional[str]', "
-                           "'no_wait': 'bool', 'written': 'bool', 'max_size': 'str', 'create': 'bool', 'mode': 'str', "
-                           "'keep': 'bool', 'version': 'bool', 'return': 'int'}, (typer.Argument((Ellipsis), "
-                           "{'metavar': 'PATH', 'help': 'The FIFO to send into.', 'show_default': False}), "
-                           "typer.Argument((None), {'metavar': 'MESSAGE...', 'help': 'Messages to send; without them, "
-                           "read messages from stdin.', 'show_default': False}), typer.Option((<Framing.line: 'line'>, "
-                           "'-f', '--framing'), {'help': 'line: one message per line; nul: NUL-terminated; length: "
-                           "4-byte big-endian length, then the bytes (binary-safe).'}), typer.Option((None, "
-                           "'--timeout'), {'metavar': 'DURATION', 'help': 'Exit 124 when PATH does not appear, no "
-                           'reader comes, a write cannot complete, or readers take nothing out, within DURATION; 0 '
-                           "means no deadline.'}), typer.Option((False, '--no-wait'), {'help': 'Fail at once (exit 1) "
-                           "when nobody has the FIFO open for reading.'}), typer.Option((False, '--written'), {'help': "
-                           "'Exit 0 once every message is written into the FIFO, without waiting for readers to take "
-                           "them out.'}), typer.Option(('16M', '--max-size'), {'metavar': 'SIZE', 'help': 'The longest "
-                           'message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error '
-                           "(exit 1).'}), typer.Option((False, '--create'), {'help': 'Create PATH as a FIFO if it is "
-                           "missing.'}), typer.Option(('600', '-m', '--mode'), {'metavar': 'MODE', 'help': 'Permission "
-                           "bits (octal) of a FIFO this command creates, set with fchmod on the open FIFO.'}), "
-                           "typer.Option((False, '--keep'), {'help': 'Leave a FIFO this command created in place when "
-                           "it ends (it is removed by default, on SIGINT, SIGTERM and SIGHUP too).'}), "
-                           "typer.Option((False, '--version'), {'callback': "
-                           "<pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': 'Print the "
-                           "version and exit.'})), None, (), {})",
+                           '\'messages\': \'Optional[List[str]]\', \'framing\': "Literal[\'line\', \'nul\', '
+                           '\'length\']", \'timeout\': \'Optional[str]\', \'no_wait\': \'bool\', \'written\': '
+                           "'bool', 'max_size': 'str', 'create': 'bool', 'mode': 'str', 'keep': 'bool', 'version': "
+                           "'bool', 'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'PATH', 'help': 'The "
+                           "FIFO to send into.', 'show_default': False}), typer.Argument((None), {'metavar': "
+                           "'MESSAGE...', 'help': 'Messages to send; without them, read messages from stdin.', "
+                           "'show_default': False}), typer.Option(('line', '-f', '--framing'), {'help': 'line: one "
+                           'message per line; nul: NUL-terminated; length: 4-byte big-endian length, then the bytes '
+                           "(binary-safe).'}), typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'Exit "
+                           '124 when PATH does not appear, no reader comes, a write cannot complete, or readers take '
+                           "nothing out, within DURATION; 0 means no deadline.'}), typer.Option((False, '--no-wait'), "
+                           "{'help': 'Fail at once (exit 1) when nobody has the FIFO open for reading.'}), "
+                           "typer.Option((False, '--written'), {'help': 'Exit 0 once every message is written into the "
+                           "FIFO, without waiting for readers to take them out.'}), typer.Option(('16M', "
+                           "'--max-size'), {'metavar': 'SIZE', 'help': 'The longest message taken, in bytes (suffix K, "
+                           "M or G for KiB, MiB, GiB); a longer one is an error (exit 1).'}), typer.Option((False, "
+                           "'--create'), {'help': 'Create PATH as a FIFO if it is missing.'}), typer.Option(('600', "
+                           "'-m', '--mode'), {'metavar': 'MODE', 'help': 'Permission bits (octal) of a FIFO this "
+                           "command creates, set with fchmod on the open FIFO.'}), typer.Option((False, '--keep'), "
+                           "{'help': 'Leave a FIFO this command created in place when it ends (it is removed by "
+                           "default, on SIGINT, SIGTERM and SIGHUP too).'}), typer.Option((False, '--version'), "
+                           "{'callback': <pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': "
+                           "'Print the version and exit.'})), None, (), {})",
                'no_args_is_help': False,
                'interspersed': True,
                'long': {'--framing': ['framing', 'store', None],
@@ -203,13 +204,10 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                'arguments': [['path', 1], ['messages', -1]],
                'params': {'path': {'type': ['str'], 'required': True, 'many': False, 'absent': None},
                           'messages': {'type': ['str'], 'required': False, 'many': True, 'absent': None},
-                          'framing': {'type': ['choice',
-                                               ['line', 'nul', 'length'],
-                                               True,
-                                               'pyipc.commands._fifo_common:Framing'],
+                          'framing': {'type': ['choice', ['line', 'nul', 'length'], True, None],
                                       'required': False,
                                       'many': False,
-                                      'absent': {'enum': 'pyipc.commands._fifo_common:Framing', 'value': 'line'}},
+                                      'absent': 'line'},
                           'timeout': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                           'no_wait': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                           'written': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
@@ -223,28 +221,28 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                            "'context_settings': {'help_option_names': ['-h', '--help']}}\n"
                            "('pyipc.commands.fifo_recv', 'fifo_recv', ('path', 'framing', 'count_spec', 'follow', "
                            "'json_out', 'timeout', 'max_size', 'ready_fd', 'create', 'mode', 'keep', 'version'), "
-                           "{'path': 'str', 'framing': 'Framing', 'count_spec': 'Optional[str]', 'follow': 'bool', "
-                           "'json_out': 'bool', 'timeout': 'Optional[str]', 'max_size': 'str', 'ready_fd': "
-                           "'Optional[str]', 'create': 'bool', 'mode': 'str', 'keep': 'Optional[bool]', 'version': "
-                           "'bool', 'return': 'int'}, (typer.Argument((Ellipsis), {'metavar': 'PATH', 'help': 'The "
-                           "FIFO to receive from.', 'show_default': False}), typer.Option((<Framing.line: 'line'>, "
-                           "'-f', '--framing'), {'help': 'line: one message per line; nul: NUL-terminated; length: "
-                           "4-byte big-endian length, then the bytes (binary-safe).'}), typer.Option((None, '-n', "
-                           "'--count'), {'metavar': 'N', 'help': 'Exit after exactly N messages, leaving what follows "
-                           "in the FIFO.'}), typer.Option((False, '--follow'), {'help': 'Keep receiving across writers "
-                           'instead of stopping at end-of-file; on SIGINT, SIGTERM or SIGHUP, print what is queued '
-                           "first.'}), typer.Option((False, '--json'), {'help': 'Print one JSON object per message: "
-                           '{"data": ...}, or {"data_b64": ...} for bytes that are not UTF-8.\'}), typer.Option((None, '
-                           "'--timeout'), {'metavar': 'DURATION', 'help': 'Exit 124 when no writer comes, or no next "
-                           "message arrives, within DURATION; 0 means no deadline.'}), typer.Option(('16M', "
-                           "'--max-size'), {'metavar': 'SIZE', 'help': 'The longest message taken, in bytes (suffix K, "
-                           "M or G for KiB, MiB, GiB); a longer one is an error (exit 1).'}), typer.Option((None, "
-                           '\'--ready-fd\'), {\'metavar\': \'N\', \'help\': "Once ready, write a newline to file '
-                           'descriptor N (3 or more, open for writing) and close it, so a script can wait for that '
-                           'instead of sleeping (s6\'s notification-fd convention)."}), typer.Option((False, '
-                           "'--create'), {'help': 'Create PATH as a FIFO if it is missing.'}), typer.Option(('600', "
-                           "'-m', '--mode'), {'metavar': 'MODE', 'help': 'Permission bits (octal) of a FIFO this "
-                           "command creates, set with fchmod on the open FIFO.'}), typer.Option((None, "
+                           '{\'path\': \'str\', \'framing\': "Literal[\'line\', \'nul\', \'length\']", \'count_spec\': '
+                           "'Optional[str]', 'follow': 'bool', 'json_out': 'bool', 'timeout': 'Optional[str]', "
+                           "'max_size': 'str', 'ready_fd': 'Optional[str]', 'create': 'bool', 'mode': 'str', 'keep': "
+                           "'Optional[bool]', 'version': 'bool', 'return': 'int'}, (typer.Argument((Ellipsis), "
+                           "{'metavar': 'PATH', 'help': 'The FIFO to receive from.', 'show_default': False}), "
+                           "typer.Option(('line', '-f', '--framing'), {'help': 'line: one message per line; nul: "
+                           "NUL-terminated; length: 4-byte big-endian length, then the bytes (binary-safe).'}), "
+                           "typer.Option((None, '-n', '--count'), {'metavar': 'N', 'help': 'Exit after exactly N "
+                           "messages, leaving what follows in the FIFO.'}), typer.Option((False, '--follow'), {'help': "
+                           "'Keep receiving across writers instead of stopping at end-of-file; on SIGINT, SIGTERM or "
+                           "SIGHUP, print what is queued first.'}), typer.Option((False, '--json'), {'help': 'Print "
+                           'one JSON object per message: {"data": ...}, or {"data_b64": ...} for bytes that are not '
+                           "UTF-8.'}), typer.Option((None, '--timeout'), {'metavar': 'DURATION', 'help': 'Exit 124 "
+                           'when no writer comes, or no next message arrives, within DURATION; 0 means no '
+                           "deadline.'}), typer.Option(('16M', '--max-size'), {'metavar': 'SIZE', 'help': 'The longest "
+                           'message taken, in bytes (suffix K, M or G for KiB, MiB, GiB); a longer one is an error '
+                           '(exit 1).\'}), typer.Option((None, \'--ready-fd\'), {\'metavar\': \'N\', \'help\': "Once '
+                           'ready, write a newline to file descriptor N (3 or more, open for writing) and close it, so '
+                           'a script can wait for that instead of sleeping (s6\'s notification-fd convention)."}), '
+                           "typer.Option((False, '--create'), {'help': 'Create PATH as a FIFO if it is missing.'}), "
+                           "typer.Option(('600', '-m', '--mode'), {'metavar': 'MODE', 'help': 'Permission bits (octal) "
+                           "of a FIFO this command creates, set with fchmod on the open FIFO.'}), typer.Option((None, "
                            "'--keep/--remove'), {'help': 'Keep, or remove, a FIFO this command created when it ends "
                            "(default: removed, but kept with --follow).'}), typer.Option((False, '--version'), "
                            "{'callback': <pyipc.commands._cli.version_option.<locals>.show>, 'is_eager': True, 'help': "
@@ -270,13 +268,10 @@ SPECS = {'pipe-run': {'declared': "{'add_completion': False, 'pretty_exceptions_
                          '-h': [None, 'handover', None]},
                'arguments': [['path', 1]],
                'params': {'path': {'type': ['str'], 'required': True, 'many': False, 'absent': None},
-                          'framing': {'type': ['choice',
-                                               ['line', 'nul', 'length'],
-                                               True,
-                                               'pyipc.commands._fifo_common:Framing'],
+                          'framing': {'type': ['choice', ['line', 'nul', 'length'], True, None],
                                       'required': False,
                                       'many': False,
-                                      'absent': {'enum': 'pyipc.commands._fifo_common:Framing', 'value': 'line'}},
+                                      'absent': 'line'},
                           'count_spec': {'type': ['str'], 'required': False, 'many': False, 'absent': None},
                           'follow': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},
                           'json_out': {'type': ['flag'], 'required': False, 'many': False, 'absent': False},

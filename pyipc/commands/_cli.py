@@ -9,7 +9,6 @@ user can cause; PYIPC_DEBUG=1 shows them for everything else.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 
     Parsed = TypeVar("Parsed")
 
+from .._signals import signal  # no enum import: see _signals
 from ..errors import EXIT_FAILURE, EXIT_SIGNAL_BASE, EXIT_USAGE, UsageError
 from . import _declare
 from ._declare import App

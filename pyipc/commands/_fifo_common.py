@@ -3,26 +3,17 @@ mapping of pyipc.fifo's exceptions to messages and exit codes."""
 
 from __future__ import annotations
 
-import enum
 import os
-import signal
-from contextlib import contextmanager
 
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
-    from typing import Iterator
+    from types import TracebackType
 
     from ..fifo import StopSignals
 
+from .._signals import signal  # no enum import: see _signals
 from ..errors import EXIT_FAILURE, EXIT_TIMEOUT, EXIT_USAGE
 from ._cli import Die, die_of_signal
-
-class Framing(str, enum.Enum):
-    """--framing: the same choices and meaning in fifo-send and fifo-recv."""
-
-    line = "line"
-    nul = "nul"
-    length = "length"
 
 
 FRAMING_HELP = "line: one message per line; nul: NUL-terminated; length: 4-byte big-endian length, then the bytes (binary-safe)."
@@ -106,29 +97,60 @@ def describe(exc: Exception, path: str, prog: str) -> str:
     raise TypeError(exc)
 
 
-@contextmanager
-def fifo_session(path: str, prog: str) -> Iterator[StopSignals]:
-    """Catch SIGINT/SIGTERM/SIGHUP for the body (which must close its FIFO,
-    removing one it created, before this exits); then die of the signal.
-    Library errors become one line and their exit code."""
-    from ..fifo import FifoError, FifoTimeout, Interrupted, StopSignals
-    from ..framing import FramingError, Problem
+class fifo_session:  # noqa: N801 (used as a function: with fifo_session(path, prog) as stop)
+    """``with fifo_session(path, prog) as stop``: catch SIGINT/SIGTERM/SIGHUP
+    for the body (which must close its FIFO, removing one it created, before
+    this exits); then die of the signal. Library errors become one line and
+    their exit code. (A class: contextlib.contextmanager would import
+    contextlib, with collections and functools, at every start.)"""
 
-    signum = None
-    try:
-        with StopSignals() as stop:
-            try:
-                yield stop
-            except Interrupted as exc:
-                signum = exc.signum
-            except BrokenPipeError:
-                signum = signal.SIGPIPE  # our stdout's reader went away: end as cat would
-    except FifoTimeout as exc:
-        raise Die(describe(exc, path, prog), EXIT_TIMEOUT) from None
-    except FramingError as exc:
-        code = EXIT_USAGE if exc.problem in (Problem.TERMINATOR_INSIDE, Problem.TOO_LONG_FOR_HEADER) else EXIT_FAILURE
-        raise Die(describe(exc, path, prog), code) from None
-    except (FifoError, OSError) as exc:
-        raise Die(describe(exc, path, prog), EXIT_FAILURE) from None
-    if signum is not None:
-        die_of_signal(signum)
+    def __init__(self, path: str, prog: str):
+        self.path, self.prog = path, prog
+        self._stop: StopSignals | None = None
+
+    def __enter__(self) -> StopSignals:
+        from ..fifo import StopSignals
+
+        stop = StopSignals()
+        try:
+            stop.__enter__()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._stop = stop
+        return stop
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        from ..fifo import Interrupted
+
+        signum = None
+        if isinstance(exc, Interrupted):
+            signum = exc.signum
+        elif isinstance(exc, BrokenPipeError):
+            signum = signal.SIGPIPE  # our stdout's reader went away: end as cat would
+        assert self._stop is not None  # set by __enter__
+        try:
+            self._stop.__exit__(exc_type, exc, traceback)
+        except BaseException as failed:
+            self._fail(failed)
+            raise
+        if signum is not None:
+            die_of_signal(signum)
+        if exc is not None:
+            self._fail(exc)  # anything else goes on as it is
+
+    def _fail(self, exc: BaseException) -> None:
+        """Raise Die for a library error; return for anything else."""
+        from ..fifo import FifoError, FifoTimeout
+        from ..framing import FramingError
+
+        if isinstance(exc, FifoTimeout):
+            raise Die(describe(exc, self.path, self.prog), EXIT_TIMEOUT) from None
+        if isinstance(exc, FramingError):
+            from ..framing import Problem
+
+            usage = exc.problem in (Problem.TERMINATOR_INSIDE, Problem.TOO_LONG_FOR_HEADER)
+            raise Die(describe(exc, self.path, self.prog), EXIT_USAGE if usage else EXIT_FAILURE) from None
+        if isinstance(exc, (FifoError, OSError)):
+            raise Die(describe(exc, self.path, self.prog), EXIT_FAILURE) from None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
     from typing import List, Optional
 
+from .._signals import signal  # no enum import: see _signals
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ..errors import EXIT_CANCELED, EXIT_OK, EXIT_TIMEOUT, UsageError
@@ -242,10 +242,10 @@ def _negative_looking(arg: str) -> bool:
 
 
 def main() -> None:
-    from ..durations import DurationProblem, InvalidDuration
-
     negative = _negative_duration(sys.argv[1:])
     if negative is not None:
+        from ..durations import DurationProblem, InvalidDuration
+
         warn(PROG, str(InvalidDuration(negative, DurationProblem.NEGATIVE)))
         try_help(PROG)
         sys.exit(EXIT_CANCELED)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Literal, Optional
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ._values import VALUES_TEXT
 from ._cli import Die, make_app, parse_or_usage, run, version_option
-from ._fifo_common import FRAMING_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, Framing, fifo_session
+from ._fifo_common import FRAMING_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, fifo_session
 from ._ready import READY_FD_HELP, ready_fd_or_usage
 
 PROG = "fifo-recv"
@@ -105,7 +105,7 @@ app = make_app("Receive messages from the FIFO PATH and print each one as it arr
 @app.command()
 def fifo_recv(
     path: str = typer.Argument(..., metavar="PATH", help="The FIFO to receive from.", show_default=False),
-    framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
+    framing: Literal["line", "nul", "length"] = typer.Option("line", "-f", "--framing", help=FRAMING_HELP),
     count_spec: Optional[str] = typer.Option(None, "-n", "--count", metavar="N", help="Exit after exactly N messages, leaving what follows in the FIFO."),
     follow: bool = typer.Option(False, "--follow", help="Keep receiving across writers instead of stopping at end-of-file; on SIGINT, SIGTERM or SIGHUP, print what is queued first."),
     json_out: bool = typer.Option(False, "--json", help='Print one JSON object per message: {"data": ...}, or {"data_b64": ...} for bytes that are not UTF-8.'),
@@ -130,7 +130,7 @@ def fifo_recv(
     limit = parse_or_usage(parse_size, max_size, "--max-size")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     ready = ready_fd_or_usage(ready_fd)
-    kind = framing.value
+    kind = framing
     received = 0
     with fifo_session(path, PROG) as stop:
         with open_fifo(path, "rw" if follow else "r", create=create, mode=bits,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
-    from typing import List, Optional
+    from typing import List, Literal, Optional
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
 from ._values import VALUES_TEXT
 from ._cli import make_app, parse_or_usage, run, version_option
 from ..errors import UsageError
-from ._fifo_common import (FRAMING_HELP, KEEP_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, Framing, describe,
+from ._fifo_common import (FRAMING_HELP, KEEP_HELP, MAX_SIZE_HELP, MODE_HELP, SAFE_PATH_TEXT, describe,
                            fifo_session)
 
 PROG = "fifo-send"
@@ -124,7 +124,7 @@ app = make_app("Send each MESSAGE (or each message of stdin) into the FIFO PATH,
 def fifo_send(
     path: str = typer.Argument(..., metavar="PATH", help="The FIFO to send into.", show_default=False),
     messages: Optional[List[str]] = typer.Argument(None, metavar="MESSAGE...", help="Messages to send; without them, read messages from stdin.", show_default=False),
-    framing: Framing = typer.Option(Framing.line, "-f", "--framing", help=FRAMING_HELP),
+    framing: Literal["line", "nul", "length"] = typer.Option("line", "-f", "--framing", help=FRAMING_HELP),
     timeout: Optional[str] = typer.Option(None, "--timeout", metavar="DURATION", help="Exit 124 when PATH does not appear, no reader comes, a write cannot complete, or readers take nothing out, within DURATION; 0 means no deadline."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Fail at once (exit 1) when nobody has the FIFO open for reading."),
     written: bool = typer.Option(False, "--written", help="Exit 0 once every message is written into the FIFO, without waiting for readers to take them out."),
@@ -145,7 +145,7 @@ def fifo_send(
     bits = parse_or_usage(parse_mode, mode, "--mode")
     limit = parse_or_usage(parse_size, max_size, "--max-size")
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
-    kind = framing.value
+    kind = framing
     framed = None
     if messages:
         try:  # checked before anything is opened: a bad MESSAGE sends nothing at all

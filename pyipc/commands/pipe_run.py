@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import stat
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
-    from typing import List, Optional
+    from typing import List, Literal, Optional
 
     from ..pipeline import Pipeline, PipelineResult, StageResult
 
 from . import _declare as typer  # typer.Option/Argument recorded; the real typer loads only when needed
 
+from .._signals import signal  # no enum import: see _signals
 from ..errors import EXIT_FAILURE, ShellOperatorError, UsageError
 from ._cli import Die, as_typed, die_of_signal, make_app, oserror_text, parse_or_usage, run, version_option, warn
 from ._values import VALUES_TEXT
@@ -246,12 +246,6 @@ the --input file.
 app = make_app("Run STAGEs as a pipeline, stage1 | stage2 | ..., with no shell in between.")
 
 
-class ReportFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-
-
-
 @app.command()
 def pipe_run(
     stages: List[str] = typer.Argument(..., metavar="STAGE...", help="One command line per stage, split like sh does (quotes, backslashes), with no expansion.", show_default=False),
@@ -267,7 +261,7 @@ def pipe_run(
     kill_after: Optional[str] = typer.Option(None, "-k", "--kill-after", metavar="DURATION", help="Send KILL this long after the deadline signal to everything still running."),
     stage_grace: Optional[str] = typer.Option(None, "--stage-grace", metavar="DURATION", help="At the deadline or on a passed-on signal, how long a downstream stage may take to finish once the stage feeding it has ended (or was signalled and did not end) before it is signalled too; default 1s."),
     all_at_once: bool = typer.Option(False, "--all-at-once", help="At the deadline or on a passed-on signal, signal every stage at once (coreutils timeout's way) instead of upstream first."),
-    report: Optional[ReportFormat] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, whether the deadline or a passed-on signal stopped it, whether its SIGPIPE was forgiven, wall and CPU time, max RSS, bytes read and written) to stderr."),
+    report: Optional[Literal["text", "json"]] = typer.Option(None, "--report", help="After the run, report every stage (argv, pid, status, signal, whether the deadline or a passed-on signal stopped it, whether its SIGPIPE was forgiven, wall and CPU time, max RSS, bytes read and written) to stderr."),
     report_file: Optional[str] = typer.Option(None, "--report-file", metavar="FILE", help="Write the --report to FILE instead of stderr."),
     trace: bool = typer.Option(False, "--trace", help="Print each pipe/fork/dup2/exec/wait step to stderr as it happens."),
     cycle: bool = typer.Option(False, "--cycle", help="Also connect the last stage's stdout to the first stage's stdin."),
@@ -282,7 +276,6 @@ def pipe_run(
     from ..durations import parse_duration
     from ..pipeline import STAGE_GRACE, Pipeline, upstream_first
     from ..pipeline import all_at_once as every_stage_at_once
-    from ..signames import parse_signal
     from ..spawn import Tracer
 
     if output_file is not None and append_file is not None:
@@ -298,7 +291,12 @@ def pipe_run(
     leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
-    signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
+    if timeout_signal == "TERM":  # the default needs no parsing: pyipc.signames (with pyipc.integers) is not imported
+        signum: int = signal.SIGTERM
+    else:
+        from ..signames import parse_signal
+
+        signum = parse_or_usage(parse_signal, timeout_signal, "--signal")
     if label and merge_stderr:
         raise UsageError("--label and --merge-stderr cannot be used together: merged stderr goes down the pipe, where no label can be added")
     if stage_grace is not None and (all_at_once or cycle):
@@ -492,6 +490,8 @@ def _open_outputs(stdout_path: str | None, append: bool, report_path: str | None
                   stdin_fd: int | None) -> tuple[int | None, int | None]:
     """-o/-a and --report-file, opened together once every other check has
     passed: a bad --report-file leaves -o's file as it was (pyipc.outputs)."""
+    if stdout_path is None and report_path is None:
+        return None, None  # nothing to open: pyipc.outputs is not imported
     from ..outputs import Output, SameAsInput, open_outputs
 
     inputs = (stdin_fd,) if stdin_fd is not None else ()
@@ -505,9 +505,9 @@ def _open_outputs(stdout_path: str | None, append: bool, report_path: str | None
     return (next(fds) if stdout_path else None), (next(fds) if report_path else None)
 
 
-def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd: Optional[int]) -> Optional[OSError]:
+def _write_report(result: PipelineResult, report_format: Literal["text", "json"], report_fd: Optional[int]) -> Optional[OSError]:
     """Write the report; return the error that lost it, if any."""
-    if report_format is ReportFormat.json:
+    if report_format == "json":
         import json
 
         text = json.dumps(result.as_dict()) + "\n"

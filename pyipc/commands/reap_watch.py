@@ -144,9 +144,12 @@ def reap_watch(
 ) -> int:
     """Run COMMANDs as a child subreaper; reap every process and report how each one ended."""
     from ..durations import parse_duration
-    from ..integers import parse_pid
 
-    pids = [parse_or_usage(parse_pid, text, "--pid") for text in pid_specs or ()]
+    pids = []
+    if pid_specs:
+        from ..integers import parse_pid
+
+        pids = [parse_or_usage(parse_pid, text, "--pid") for text in pid_specs]
     modes = sum((bool(commands), bool(pids), zombies))
     if modes == 0:
         raise UsageError("missing COMMAND (or --pid PID, or --zombies)")
@@ -200,8 +203,7 @@ def _split(number: int, line: str) -> list[str]:
 
 def _reap(argvs: list[list[str]], report: _Reporter, *, wait_all: bool, group: bool, grace: float | None,
           pdeathsig: bool) -> int:
-    import signal
-
+    from .._signals import signal
     from ..reaping import Reaper
 
     try:

@@ -6,10 +6,9 @@ waits, wakes for stop signals and keeps deadlines (stop)."""
 
 from __future__ import annotations
 
-from ..framing import DEFAULT_MAX_SIZE, FramingError, Problem
+from ..framing import DEFAULT_MAX_SIZE, FramingError
 from .collector import Collector
-from .errors import (FifoError, FifoMissing, FifoTimeout, Interrupted, NoReader, NotAFifo, ReaderGone,
-                     StreamError, Waited)
+from .errors import FifoError, FifoMissing, FifoTimeout, Interrupted, NoReader, NotAFifo, ReaderGone, StreamError
 from .opening import Fifo, kind_of, open_fifo, parse_mode, remove_if_same
 from .reader import FifoReader, check_writable, write_all
 from .stop import STOP_SIGNALS, StopSignals, Waiter, deadline_after
@@ -21,3 +20,20 @@ __all__ = [
     "parse_mode", "remove_if_same", "FifoReader", "check_writable", "write_all", "STOP_SIGNALS", "StopSignals", "Waiter",
     "deadline_after", "FifoWriter",
 ]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..framing import Problem as Problem
+    from .errors import Waited as Waited
+else:
+    def __getattr__(name: str) -> object:
+        """Problem and Waited, enums made on first use (pyipc._enums)."""
+        if name == "Problem":
+            from ..framing import _problems
+
+            return _problems()
+        if name == "Waited":
+            from .errors import waited
+
+            return waited()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

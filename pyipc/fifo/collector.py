@@ -8,7 +8,7 @@ import errno
 import os
 import select
 
-from .errors import FifoTimeout, StreamError, Waited
+from .errors import FifoTimeout, StreamError, waited
 from .pipes import SPLICE_F_NONBLOCK, queued
 from .reader import write_all
 from .stop import Waiter, deadline_after
@@ -36,7 +36,7 @@ class Collector:
             # deadline; otherwise block in the copy itself.
             if deadline is not None or not self.copied or stop is None:
                 if not self.waiter.wait(self.fd, _IN, deadline):
-                    raise FifoTimeout(Waited.DATA, self.timeout or 0.0, seen_data=bool(self.copied))
+                    raise FifoTimeout(waited().DATA, self.timeout or 0.0, seen_data=bool(self.copied))
             moved = self._move(1 << 20, blocking=True)
             if moved is None:
                 continue  # splice turned out impossible: read and write instead

@@ -6,22 +6,24 @@ messages were read or are still unread); none holds a sentence for a terminal.
 
 from __future__ import annotations
 
-import enum
-
 from ..errors import PyipcError
 
+TYPE_CHECKING = False  # type checkers take its branches; see Waited below
 
-class Waited(enum.Enum):
-    """What a --timeout ran out waiting for."""
+if TYPE_CHECKING:
+    from .._enums import Waited as Waited
+else:
+    def __getattr__(name: str) -> object:
+        if name == "Waited":
+            return waited()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    PATH = "path"            # the FIFO to appear (fifo-send --timeout)
-    READER = "reader"        # a reader to open the FIFO
-    LOCK = "lock"            # another sender's lock
-    ROOM = "room"            # room in the pipe for the next message
-    READ_OUT = "read-out"    # readers to take out what was written
-    WRITER = "writer"        # the first writer
-    MESSAGE = "message"      # the next message
-    DATA = "data"            # any bytes (mkfifo-cat)
+
+def waited() -> type[Waited]:
+    """Waited, made on first use: defining an enum costs start-up (pyipc._enums)."""
+    from .._enums import Waited
+
+    return Waited
 
 
 class FifoError(PyipcError):

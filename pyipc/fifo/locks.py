@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-import struct
+import sys
 
-from .errors import FifoTimeout, Waited
+from .errors import FifoTimeout, waited
 from .stop import Waiter
 
 F_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", 37)
@@ -28,7 +28,13 @@ _FLOCK = "hhqqi4x"  # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 f
 
 
 def _record(kind: int, start: int, length: int) -> bytes:
-    return struct.pack(_FLOCK, kind, os.SEEK_SET, start, length, 0)
+    """struct.pack(_FLOCK, kind, os.SEEK_SET, start, length, 0), written out
+    (tests/test_fifo.py checks it is the same): the struct module's import
+    (a shared library) costs start-up. Native order and alignment: two
+    shorts, 4 bytes of padding, two 64-bit offsets, the pid and 4 bytes."""
+    order = sys.byteorder
+    return (kind.to_bytes(2, order, signed=True) + os.SEEK_SET.to_bytes(2, order, signed=True) + bytes(4)
+            + start.to_bytes(8, order, signed=True) + length.to_bytes(8, order, signed=True) + bytes(8))
 
 
 class SenderLock:
@@ -66,7 +72,7 @@ class SenderLock:
         while True:
             step = self.waiter.backoff(pause, deadline, 0.01)
             if step is None:
-                raise FifoTimeout(Waited.LOCK, self.timeout or 0.0)
+                raise FifoTimeout(waited().LOCK, self.timeout or 0.0)
             pause = step
             try:
                 fcntl.fcntl(self.fd, F_OFD_SETLK, record)
@@ -82,7 +88,8 @@ class ReceiverLock:
         self.fd, self.waiter, self.timeout = fd, waiter, timeout
         self.held = False
 
-    def take(self, deadline: float | None, waited: Waited) -> None:
+    def take(self, deadline: float | None, waiting_for: str) -> None:
+        """waiting_for: the name of the Waited member a timeout reports (MESSAGE, WRITER)."""
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -94,7 +101,7 @@ class ReceiverLock:
                 while True:
                     step = self.waiter.backoff(pause, deadline, 0.01)
                     if step is None:
-                        raise FifoTimeout(waited, self.timeout or 0.0) from None
+                        raise FifoTimeout(waited()[waiting_for], self.timeout or 0.0) from None
                     pause = step
                     try:
                         fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

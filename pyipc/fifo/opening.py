@@ -9,7 +9,7 @@ import os
 import stat
 
 from ..errors import UsageError
-from .errors import FifoMissing, FifoTimeout, NoReader, NotAFifo, Waited
+from .errors import FifoMissing, FifoTimeout, NoReader, NotAFifo, waited
 from .stop import Waiter, deadline_after
 
 
@@ -136,6 +136,11 @@ def _create(path: str, mode: int, flags: int) -> tuple[int | None, tuple[int, in
         return None, None  # replaced at once by someone else: it is not ours
     try:
         info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != (made.st_dev, made.st_ino):
+            # Removed and made again by someone else between our mkfifo and
+            # open: the FIFO we opened is theirs, never to be removed by us.
+            os.close(fd)
+            return None, None
         os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)
@@ -196,7 +201,7 @@ def _await_path(path: str, deadline: float, timeout: float | None, waiter: Waite
     while not _check_path(path):
         step = waiter.backoff(pause, deadline, 0.02)
         if step is None:
-            raise FifoTimeout(Waited.PATH, timeout or 0.0)
+            raise FifoTimeout(waited().PATH, timeout or 0.0)
         pause = step
 
 
@@ -215,7 +220,7 @@ def _open_writer(path: str, wait: bool, deadline: float | None, timeout: float |
             raise NoReader(path)
         step = waiter.backoff(pause, deadline, 0.02)
         if step is None:
-            raise FifoTimeout(Waited.READER, timeout or 0.0)
+            raise FifoTimeout(waited().READER, timeout or 0.0)
         pause = step
         if not _check_path(path):
             raise FifoMissing(path, while_waiting=True)

@@ -8,7 +8,6 @@ read, and what follows stays for the next reader.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import termios
@@ -51,19 +50,15 @@ def grow_pipe(fd: int, size: int) -> int:
     return current
 
 
-_tee: tuple[Callable[[int, int, int, int], int], Callable[[], int]] | None = None
+_tee: Callable[[int, int, int, int], int] | None = None
 
 
-def _load_tee() -> tuple[Callable[[int, int, int, int], int], Callable[[], int]]:
+def _load_tee() -> Callable[[int, int, int, int], int]:
     global _tee
-    import ctypes
+    from .._libc import tee  # not ctypes: importing it costs about 0.2x `python -c pass`
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    function = libc.tee
-    function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
-    function.restype = ctypes.c_ssize_t
-    _tee = (function, ctypes.get_errno)
-    return _tee
+    _tee = tee
+    return tee
 
 
 class Peeker:
@@ -95,13 +90,10 @@ class Peeker:
         memoryview) into room without consuming them; returns how many."""
         if self.size < capacity(self.fifo_fd):  # the FIFO was grown meanwhile
             self.size = grow_pipe(self.write_end, capacity(self.fifo_fd))
-        tee, get_errno = _tee or _load_tee()
-        got: int = tee(self.fifo_fd, self.write_end, min(len(room), self.size), SPLICE_F_NONBLOCK)
-        if got < 0:
-            err = get_errno()
-            if err == errno.EAGAIN:  # the FIFO is empty
-                return 0
-            raise OSError(err, os.strerror(err))
+        try:
+            got = (_tee or _load_tee())(self.fifo_fd, self.write_end, min(len(room), self.size), SPLICE_F_NONBLOCK)
+        except BlockingIOError:  # the FIFO is empty
+            return 0
         pos = 0
         try:
             while pos < got:

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import os
 import select
-from collections.abc import Iterator
 
-from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, FramingError, Problem, check_size, complete_end,
+from ..framing import (DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, FramingError, _problems, check_size, complete_end,
                        count_terminators, finish, first_too_large, split)
-from .errors import FifoTimeout, StreamError, Waited
+from .errors import FifoTimeout, StreamError, waited
 from .locks import ReceiverLock
 from .pipes import Peeker, capacity, other_writers
 from .stop import StopSignals, Waiter, deadline_after
+
+TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _IN = select.POLLIN | select.POLLHUP | select.POLLERR
 READ_SIZE = 1 << 16
@@ -122,8 +125,7 @@ class FifoReader:
         queued) into the buffer: (end, count), the messages in buf[:end]; None
         at EOF. wait=False: only what is queued now, None if nothing whole is."""
         deadline = deadline_after(self.timeout) if wait else None
-        waited = Waited.MESSAGE if self._seen_data else Waited.WRITER
-        self.lock.take(deadline, waited)
+        self.lock.take(deadline, "MESSAGE" if self._seen_data else "WRITER")
         try:
             return self._take_locked(want, deadline, wait)
         finally:
@@ -163,7 +165,7 @@ class FifoReader:
                 if too_large is not None:
                     # Take the messages before it; refuse it, leaving it where it is.
                     if too_large[0] == 0:
-                        raise FramingError(Problem.TOO_LARGE, self.framing, too_large[1], self.max_size)
+                        raise FramingError(_problems().TOO_LARGE, self.framing, too_large[1], self.max_size)
                     stop, count = message_ends(self._buf, 0, too_large[0], self.framing, want)
                 self._consume(have, stop)
                 return stop, count_or_none
@@ -185,7 +187,7 @@ class FifoReader:
             # Part of a message (a writer in the middle of it): wait for the rest.
             step = self.waiter.backoff(pause, deadline, 0.02)
             if step is None:
-                raise FifoTimeout(Waited.MESSAGE, self.timeout or 0.0, seen_data=True)
+                raise FifoTimeout(waited().MESSAGE, self.timeout or 0.0, seen_data=True)
             pause = step
 
     def _hung_up_now(self) -> bool:
@@ -198,10 +200,11 @@ class FifoReader:
         """Until data or EOF; True on EOF (every writer gone, after one came)."""
         revents = self.waiter.wait(self.fd, _IN, deadline)
         if not revents:
-            waited = Waited.MESSAGE if self._seen_data else Waited.WRITER
-            if waited is Waited.WRITER and other_writers(self.fd):
-                waited = Waited.MESSAGE  # a writer is there (a holder's exec 3<>q.fifo): it sent nothing
-            raise FifoTimeout(waited, self.timeout or 0.0, seen_data=self._seen_data)
+            # The next message once data came, or while a writer is there that sent
+            # nothing (a holder's exec 3<>q.fifo); else the first writer.
+            message = self._seen_data or other_writers(self.fd)
+            raise FifoTimeout(waited().MESSAGE if message else waited().WRITER, self.timeout or 0.0,
+                              seen_data=self._seen_data)
         return not (revents & select.POLLIN) or bool(revents & (select.POLLHUP | select.POLLERR))
 
     def _peek(self, room: memoryview) -> int:

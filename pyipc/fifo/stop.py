@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import time
 
+from .._signals import signal  # no enum import: see _signals
 from ..durations import poll_ms
 from .errors import Interrupted
 

@@ -19,13 +19,18 @@ from __future__ import annotations
 import os
 import select
 import stat
-from collections import deque
 
 from ..framing import DEFAULT_MAX_SIZE, HEADER, PIPE_BUF, TERMINATORS, batches, count_terminators, runs
-from .errors import FifoTimeout, ReaderGone, StreamError, Waited
+from .errors import FifoTimeout, ReaderGone, StreamError, waited
 from .locks import SenderLock
 from .pipes import capacity, grow_pipe, other_writers, queued
 from .stop import StopSignals, Waiter, deadline_after
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections import deque
+else:
+    from _collections import deque  # collections' own: importing the collections package costs start-up
 
 _OUT = select.POLLOUT | select.POLLERR | select.POLLHUP
 STREAM_PIPE_SIZE = 1 << 20  # the default /proc/sys/fs/pipe-max-size
@@ -175,7 +180,7 @@ class FifoWriter:
     def _wait_writable(self, deadline: float | None, partial: bool = False) -> None:
         if self.waiter.wait(self.fd, _OUT, deadline):
             return
-        raise FifoTimeout(Waited.ROOM, self.timeout or 0.0, partial=partial)
+        raise FifoTimeout(waited().ROOM, self.timeout or 0.0, partial=partial)
 
     def _send_large(self, data: memoryview, deadline: float | None) -> None:
         size = len(data)
@@ -197,7 +202,7 @@ class FifoWriter:
                 break
             step = self.waiter.backoff(pause, deadline, 0.01)
             if step is None:
-                raise FifoTimeout(Waited.ROOM, self.timeout or 0.0)
+                raise FifoTimeout(waited().ROOM, self.timeout or 0.0)
             pause = step
         pos = 0
         try:
@@ -270,7 +275,7 @@ class FifoWriter:
                     unread_bytes = min(unread_bytes, ahead - read_at_least)
                 if unread_bytes == 0:
                     return
-                raise FifoTimeout(Waited.READ_OUT, self.timeout or 0.0, unread_messages=messages,
+                raise FifoTimeout(waited().READ_OUT, self.timeout or 0.0, unread_messages=messages,
                                   unread_bytes=unread_bytes)
             pause = step
             now = queued(self.fd)
