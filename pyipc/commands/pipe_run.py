@@ -35,8 +35,8 @@ As in sh, leading NAME=value words set that stage's environment (pipe-run
 program is looked for); a NAME=value word after the command is an argument. A
 stage of assignments only is a usage error. What sh would take as an operator
 is a usage error too, which says what to use instead: an unquoted |, &, ;, <,
->, ( or ), even glued to a word (ls|wc, echo hi>out, a&&b, 2>&1), or the $( of
-a command substitution. Give each stage as its own argument instead of |; use
+>, ( or ), even glued to a word (ls|wc, echo hi>out, a&&b, 2>&1), or the $( or
+` of a command substitution. Give each stage as its own argument instead of |; use
 -i, -o or -a instead of < and >, --merge-stderr instead of 2>&1, and --shell
 for the rest. Quoted or backslash-escaped ("echo '|'", echo \\>), it is an
 ordinary character. An option that pipe-run does not know, after a stage
@@ -369,7 +369,7 @@ def _operator_text(exc: ShellOperatorError, stages: List[str]) -> str:
     token, at, line = exc.token, exc.position, exc.line
     where = f"stage {exc.stage + 1}" if exc.stage is not None else repr(line)
     what = "is a shell operator"
-    if token == "$(":
+    if token in ("$(", "`"):
         what = "starts a command substitution"
     elif token == ">&" and line.startswith("2>&1", at - 1):
         token, what = "2>&1", "is a shell redirection"

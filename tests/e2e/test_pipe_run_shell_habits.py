@@ -59,6 +59,7 @@ OPERATORS = [
     ("touch ran (x)", "'('", "--shell"),
     ("touch ran x)", "')'", "--shell"),
     ("touch ran $(echo x)", "'$('", "--shell"),
+    ("touch ran `echo x`", "'`'", "--shell"),  # the other spelling of $(, which splitting passed on as it was
 ]
 
 
