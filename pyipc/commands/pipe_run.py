@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import stat
+import sys
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ is a usage error too, which says what to use instead: an unquoted |, &, ;, <,
 for the rest. Quoted or backslash-escaped ("echo '|'", echo \\>), it is an
 ordinary character. An option that pipe-run does not know, after a stage
 (pipe-run ls -la "wc -l"), is a usage error that says that a stage's options
-go inside its quotes ("ls -la").
+go inside its quotes ("ls -la"); so is a -k without --timeout (pipe-run sort
+-k 2 "head -1"). An option that pipe-run knows is pipe-run's wherever it
+stands: pipe-run sort -o out "head -1" writes head's output to out.
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
@@ -294,7 +297,10 @@ def pipe_run(
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace = parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None
     if grace is not None and not seconds:
-        raise UsageError("--kill-after needs --timeout")
+        # pipe-run sort -k 2 "head -1": sort's -k, read as pipe-run's
+        hint = next(filter(None, (_misplaced_option_hint(name, sys.argv[1:], with_value=True)
+                                  for name in ("-k", "--kill-after"))), None)
+        raise UsageError("--kill-after needs --timeout" + (f"; {hint}" if hint else ""))
     leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
@@ -405,6 +411,13 @@ def _option_hint(exc: object, args: List[str]) -> Optional[str]:
     name = getattr(exc, "option_name", None)
     if not name or not hasattr(exc, "possibilities"):  # click's NoSuchOption only
         return None
+    return _misplaced_option_hint(name, args, with_value=False)
+
+
+def _misplaced_option_hint(name: str, args: List[str], *, with_value: bool) -> Optional[str]:
+    """If option ``name`` (as typed: -k, --kill-after) first comes after a
+    stage, the hint that it was meant for that stage, inside its quotes
+    (with its value when ``with_value``: pipe-run sort -k 2 "head -1")."""
     import shlex
 
     from ._cli import value_options
@@ -419,7 +432,10 @@ def _option_hint(exc: object, args: List[str]) -> Optional[str]:
             if arg == name or arg.split("=", 1)[0] == name or (name[:2] != "--" and arg[:2] == name):
                 if stage is None:
                     return None
-                return f"a stage's options go inside its quotes: {as_typed(stage + ' ' + shlex.quote(arg))}"
+                typed = [arg]
+                if with_value and arg == name and arg in takes_value:
+                    typed.append(next(words, ""))
+                return f"a stage's options go inside its quotes: {as_typed(' '.join([stage, *map(shlex.quote, typed)]))}"
             if arg in takes_value:
                 next(words, None)
         else:

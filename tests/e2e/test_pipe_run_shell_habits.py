@@ -192,6 +192,24 @@ def test_an_unknown_option_after_a_stage_says_to_quote_it(in_tmp, args, hint):
     assert message.endswith(hint), message
 
 
+@pytest.mark.parametrize("args, hint", [
+    (["sort", "-k", "2", "head -1"], "\"sort -k 2\""),
+    (["sort", "-k2", "head -1"], "\"sort -k2\""),
+    (["sort", "--kill-after=2"], "\"sort --kill-after=2\""),
+])
+def test_a_stage_option_that_pipe_run_also_knows_gets_the_hint_when_it_is_refused(in_tmp, args, hint):
+    # sort's -k, read as pipe-run's --kill-after, which needs --timeout: the
+    # message alone ("--kill-after needs --timeout") misleads a user who never
+    # meant pipe-run's option.
+    message = usage_error(pipe_run(*args))
+    assert message == f"pipe-run: --kill-after needs --timeout; a stage's options go inside its quotes: {hint}"
+    assert os.listdir(in_tmp) == []
+
+
+def test_kill_after_before_any_stage_gets_no_hint():
+    assert usage_error(pipe_run("-k", "2", "sort")) == "pipe-run: --kill-after needs --timeout"
+
+
 def test_an_unknown_option_before_any_stage_gets_no_hint():
     message = usage_error(pipe_run("-x", "ls"))
     assert message == "pipe-run: no such option: -x"
