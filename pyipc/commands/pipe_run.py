@@ -205,6 +205,17 @@ pipe-run cannot tell whether they were already ignored when it was started.
 Every other signal that was ignored when pipe-run started (SIGHUP under nohup,
 SIGINT in a background job) stays ignored in the stages, as with a shell.
 
+The stages share pipe-run's process group, and pipe-run cannot tell a
+signal sent to that whole group from one sent to it alone (both come from
+another process, with its pid). A TERM, HUP or INT sent to the group (kill
+-TERM -PGID, kill %1 in an interactive bash, coreutils timeout, which
+signals its command's whole group unless given --foreground) reaches every
+stage at once, downstream ones included, and pipe-run then passes it on in
+its order as well: each stage gets it twice (a program that takes a second
+TERM as "stop now, without cleaning up" stops at once). Send the signal to
+pipe-run's pid alone, or use pipe-run's own --timeout rather than timeout(1),
+to have the stages stopped upstream first, once each.
+
 The stages are pipe-run's direct children. Once pipe-run is gone (killed by
 SIGKILL, which nothing can catch), PR_SET_PDEATHSIG still reaches the stages,
 but not what they started: those processes go to init (or to the nearest
