@@ -43,8 +43,10 @@ for the rest. Quoted or backslash-escaped ("echo '|'", echo \\>), it is an
 ordinary character. An option that pipe-run does not know, after a stage
 (pipe-run ls -la "wc -l"), is a usage error that says that a stage's options
 go inside its quotes ("ls -la"); so is a -k without --timeout (pipe-run sort
--k 2 "head -1"). An option that pipe-run knows is pipe-run's wherever it
-stands: pipe-run sort -o out "head -1" writes head's output to out.
+-k 2 "head -1"), and an -i after a stage whose file cannot be opened (pipe-run
+grep -i error "wc -l") says so too. An option that pipe-run knows is
+pipe-run's wherever it stands: pipe-run sort -o out "head -1" writes head's
+output to out.
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
@@ -508,7 +510,10 @@ def _open_input(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise Die(f"cannot open '{path}': {exc.strerror}", EXIT_FAILURE) from None
+        # pipe-run grep -i error "wc -l": grep's -i, read as pipe-run's
+        hint = next(filter(None, (_misplaced_option_hint(name, sys.argv[1:], with_value=True)
+                                  for name in ("-i", "--input"))), None)
+        raise Die(f"cannot open '{path}': {exc.strerror}" + (f"; {hint}" if hint else ""), EXIT_FAILURE) from None
     if stat.S_ISDIR(os.fstat(fd).st_mode):
         os.close(fd)
         raise Die(f"cannot read '{path}': Is a directory", EXIT_FAILURE)

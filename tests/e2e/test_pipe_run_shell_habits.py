@@ -206,6 +206,16 @@ def test_a_stage_option_that_pipe_run_also_knows_gets_the_hint_when_it_is_refuse
     assert os.listdir(in_tmp) == []
 
 
+def test_a_stage_input_option_read_as_pipe_runs_gets_the_hint_when_the_file_is_missing(in_tmp):
+    # grep's -i, read as pipe-run's --input: "cannot open 'error'" alone is a riddle
+    result = pipe_run("grep", "-i", "error", "wc -l")
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr == (b"pipe-run: cannot open 'error': No such file or directory; "
+                             b"a stage's options go inside its quotes: \"grep -i error\"\n")
+    result = pipe_run("-i", "error", "grep x")  # before any stage: pipe-run's own, no hint
+    assert result.stderr == b"pipe-run: cannot open 'error': No such file or directory\n"
+
+
 def test_kill_after_before_any_stage_gets_no_hint():
     assert usage_error(pipe_run("-k", "2", "sort")) == "pipe-run: --kill-after needs --timeout"
 
