@@ -59,9 +59,10 @@ The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
 rightmost failing stage's. A stage killed by signal N counts as 128+N.
 
 --pipefail-sigpipe-ok is --pipefail made honest about SIGPIPE: a stage killed
-by SIGPIPE counts as 0 when, and only when, the stage it writes to had already
-exited or closed its stdin when it died. Its SIGPIPE was then the reader's
-decision: yes | head -1 exits 0, where bash's set -o pipefail says 141. A
+by SIGPIPE (or that exited 141, as sh does when the command it ran was: a
+--shell stage "true; yes") counts as 0 when, and only when, the stage it
+writes to had already exited or closed its stdin when it died. Its SIGPIPE was
+then the reader's decision: yes | head -1 exits 0, where bash's set -o pipefail says 141. A
 SIGPIPE from any other pipe or socket, while the stage's reader still holds
 its pipe, still fails, and so does the last stage's (its reader is not
 pipe-run's to see). pipe-run tells from the pipe itself: in this mode it keeps
