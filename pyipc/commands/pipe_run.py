@@ -545,14 +545,16 @@ def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd
 
         text = json.dumps(result.as_dict()) + "\n"
     else:
+        import shlex
+
         from ..status import signal_name
 
         lines = [_stage_line(number, stage) for number, stage in enumerate(result.stages, 1)]
         for adopted in result.adopted:
             lines.append(f"{PROG}: adopted: pid {adopted.pid} status {adopted.exit.shell_status} "
-                         f"({adopted.exit.describe()}): {' '.join(adopted.argv)}")
+                         f"({adopted.exit.describe()}): {shlex.join(adopted.argv)}")
         for pid, argv in result.left_running:
-            lines.append(f"{PROG}: left running: pid {pid}: {' '.join(argv)}")
+            lines.append(f"{PROG}: left running: pid {pid}: {shlex.join(argv)}")
         line = f"{PROG}: pipeline status {result.status}"
         if result.pipefail:
             line += " (pipefail, sigpipe-ok)" if result.sigpipe_ok else " (pipefail)"
@@ -575,6 +577,8 @@ def _write_report(result: PipelineResult, report_format: ReportFormat, report_fd
 def _stage_line(number: int, stage: StageResult) -> str:
     """pipe-run: stage 1: pid 4242 status 143 (killed by SIGTERM) [stopped by the deadline: sent SIGTERM]
     2.001s wall, 0.001s cpu, max rss 10.6 MiB, read 6.8 KiB, wrote 0 B: tail -f log"""
+    import shlex
+
     from ..status import signal_name
 
     how = stage.exit.describe() if stage.exit else "not started"
@@ -591,7 +595,7 @@ def _stage_line(number: int, stage: StageResult) -> str:
     rss = "?" if stage.max_rss_kib is None else _size(stage.max_rss_kib * 1024)
     read, wrote = ("?", "?") if stage.io is None else (_size(stage.io.rchar), _size(stage.io.wchar))
     return (f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}){verdict} "
-            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {' '.join(stage.argv)}")
+            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {shlex.join(stage.argv)}")
 
 
 def _size(count: int) -> str:

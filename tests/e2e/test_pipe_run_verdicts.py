@@ -193,6 +193,17 @@ def test_text_report_gives_each_stages_verdict():
     assert lines[-1] == "pipe-run: pipeline status 0 (deadline: exit 124)"
 
 
+def test_text_report_quotes_each_argv_as_sh_would_read_it():
+    # "sh -c echo a b" would not say where sh's -c argument ends
+    result = pipe_run("--report", "text", "--wait-all", "sh -c 'echo a b; sleep 0.1 &'", "cat")
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].endswith(": sh -c 'echo a b; sleep 0.1 &'"), lines[0]
+    assert lines[1].endswith(": cat")
+    # the background sleep, whose argv is read when it is adopted: before or after its exec
+    assert lines[2].startswith("pipe-run: adopted: pid "), lines[2]
+    assert lines[2].endswith((": sleep 0.1", ": sh -c 'echo a b; sleep 0.1 &'")), lines[2]
+
+
 def test_a_stage_that_never_started_has_no_usage():
     result = pipe_run("--report", "json", "no-such-command-here", "cat")
     assert result.returncode == 0
