@@ -24,8 +24,8 @@ def split_command(line: str) -> list[str]:
     $variables, no comments. Raises UsageError for an empty command, unbalanced
     quotes, or a trailing lone backslash; ShellOperatorError (a UsageError that
     carries the token and its position) for an unquoted operator, | & ; < > ( )
-    or the $( of a command substitution, which sh would not take as part of a
-    word. Leading NAME=value words are words here; parse_command tells them apart."""
+    or the $( or ` of a command substitution, which sh would not take as part
+    of a word. Leading NAME=value words are words here; parse_command tells them apart."""
     words, _ = _scan(line)
     if not words:
         raise UsageError("empty command" if not line.strip() else f"empty command {line!r}")
@@ -79,6 +79,9 @@ def _scan(line: str) -> tuple[list[str], list[int]]:
             elif c == "$" and line.startswith("(", i + 1):  # $( and $((: a substitution sh would run
                 operators.append(("$(", i))
                 i += 2
+            elif c == "`":  # the older spelling of $(
+                operators.append(("`", i))
+                i += 1
             elif c == "\\":
                 if i + 1 == n:
                     raise ValueError("no escaped character after the last backslash")

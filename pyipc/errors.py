@@ -30,8 +30,8 @@ class ShellOperatorError(UsageError):
     """A command line to be split into words (pyipc.cmdline) holds what sh
     would take as an operator, not as part of a word: an unquoted ``|``,
     ``&``, ``;``, ``<``, ``>``, ``(`` or ``)`` (or a longer operator made of
-    them: ``&&``, ``>>``, ``>&``, ``|&``...), or the ``$(`` of a command
-    substitution. Splitting would have passed it on as an argument, which is
+    them: ``&&``, ``>>``, ``>&``, ``|&``...), or the ``$(`` or `````` of a
+    command substitution. Splitting would have passed it on as an argument, which is
     never what was meant; quoted or backslash-escaped it is an ordinary
     character. ``line``: the command line; ``token`` and ``position`` (an
     index into ``line``): the first such operator; ``operators``: every one,

@@ -78,7 +78,8 @@ class StageResult:
     when the runner (or, for a signal, the terminal) sent it the signal that
     stopped the pipeline before it ended, else None; ``signals_sent``: the
     signals the runner sent it (CONT aside); ``sigpipe_forgiven``: it died of
-    SIGPIPE when no process held the read end of the pipe it writes to any
+    SIGPIPE (or exited 141, a shell's way of saying its command did) when no
+    process held the read end of the pipe it writes to any
     more (Pipeline(sigpipe_ok=True) only). (Plain classes here, not
     dataclasses: start-up time, see ExitStatus.)"""
 
@@ -521,10 +522,11 @@ class Pipeline:
             self.trace(f"close({fd})")
 
     def _judge_sigpipe(self, stage: StageResult) -> None:
-        """A stage was reaped: if it died of SIGPIPE and no process holds the
+        """A stage was reaped: if it died of SIGPIPE (or exited 141, as sh
+        does when its command did: --shell "a; yes") and no process holds the
         read end of the pipe it writes to, its reader caused it."""
         fd = self._witnesses.get(stage)
-        if fd is None or stage.exit is None or stage.exit.signal != signal.SIGPIPE:
+        if fd is None or stage.exit is None or stage.exit.shell_status != 128 + signal.SIGPIPE:
             return
         poller = select.poll()
         poller.register(fd, 0)  # POLLERR is always reported: on a pipe's write end, "no reader left"

@@ -242,9 +242,12 @@ class Progress:
                 else:
                     parts.append(f"{label} r {format_bytes(read)}/s w {format_bytes(written)}/s")
         try:
-            width = os.get_terminal_size(self.stream.fd).columns - 1  # the last column would wrap on some terminals
+            columns = os.get_terminal_size(self.stream.fd).columns
         except OSError:
-            width = 79
+            columns = 0
+        # A pty whose size was never set (script -qc, docker exec -t) says 0
+        # columns; the last column would wrap on some terminals.
+        width = columns - 1 if columns > 1 else 79
         text = ""
         for part in parts:  # whole parts while they fit: a wrapped line could not be redrawn
             more = f"{text} | {part}" if text else part

@@ -98,6 +98,7 @@ def test_split_command_refuses_bad_lines(line, message):
     ("a <<-EOF", [("<<-", 2)]), ("a<>b", [("<>", 1)]), ("a >|b", [(">|", 2)]), ("a |& b", [("|&", 2)]),
     ("a;b;c", [(";", 1), (";", 3)]), ("a &", [("&", 2)]), ("(a) ", [("(", 0), (")", 2)]),
     ("a || b", [("||", 2)]), ("x ;;& y", [(";;&", 2)]), ("echo $(date)", [("$(", 5), (")", 11)]),
+    ("echo `date`", [("`", 5), ("`", 10)]),
     ("a | b 'c' > d", [("|", 2), (">", 10)]),
     ("ls | echo it's", [("|", 3)]),  # the operator comes before the unbalanced quote: it is the error
 ])
@@ -115,6 +116,7 @@ def test_split_command_refuses_what_sh_takes_as_an_operator(line, operators):
 @pytest.mark.parametrize("line, argv", [
     (r"""echo '|' \| "|" 'a;b' \& \< \> '(' \) x\&\&y""", ["echo", "|", "|", "|", "a;b", "&", "<", ">", "(", ")", "x&&y"]),
     (r"""echo '$(date)' \$\( "2>&1" "a$(b" """, ["echo", "$(date)", "$(", "2>&1", "a$(b"]),
+    (r"""echo '`date`' \` "\`" """, ["echo", "`date`", "`", "`"]),
     ("echo {} ! # x=1 ~", ["echo", "{}", "!", "#", "x=1", "~"]),  # no operators: words as before
 ])
 def test_quoted_or_escaped_operators_are_words(line, argv):

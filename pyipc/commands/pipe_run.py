@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 TYPE_CHECKING = False  # typing costs start-up; the annotations are strings only Typer reads (App.build)
 if TYPE_CHECKING:
@@ -35,13 +36,17 @@ As in sh, leading NAME=value words set that stage's environment (pipe-run
 program is looked for); a NAME=value word after the command is an argument. A
 stage of assignments only is a usage error. What sh would take as an operator
 is a usage error too, which says what to use instead: an unquoted |, &, ;, <,
->, ( or ), even glued to a word (ls|wc, echo hi>out, a&&b, 2>&1), or the $( of
-a command substitution. Give each stage as its own argument instead of |; use
+>, ( or ), even glued to a word (ls|wc, echo hi>out, a&&b, 2>&1), or the $( or
+` of a command substitution. Give each stage as its own argument instead of |; use
 -i, -o or -a instead of < and >, --merge-stderr instead of 2>&1, and --shell
 for the rest. Quoted or backslash-escaped ("echo '|'", echo \\>), it is an
 ordinary character. An option that pipe-run does not know, after a stage
 (pipe-run ls -la "wc -l"), is a usage error that says that a stage's options
-go inside its quotes ("ls -la").
+go inside its quotes ("ls -la"); so is a -k without --timeout (pipe-run sort
+-k 2 "head -1"), and an -i after a stage whose file cannot be opened (pipe-run
+grep -i error "wc -l") says so too. An option that pipe-run knows is
+pipe-run's wherever it stands: pipe-run sort -o out "head -1" writes head's
+output to out.
 
 Every stage starts as a shell would start it: SIGPIPE and SIGXFSZ back to their
 default action (so yes | head -1 ends at once), signals that were ignored when
@@ -54,9 +59,10 @@ The exit status is the last stage's, as in POSIX sh; with --pipefail it is the
 rightmost failing stage's. A stage killed by signal N counts as 128+N.
 
 --pipefail-sigpipe-ok is --pipefail made honest about SIGPIPE: a stage killed
-by SIGPIPE counts as 0 when, and only when, the stage it writes to had already
-exited or closed its stdin when it died. Its SIGPIPE was then the reader's
-decision: yes | head -1 exits 0, where bash's set -o pipefail says 141. A
+by SIGPIPE (or that exited 141, as sh does when the command it ran was: a
+--shell stage "true; yes") counts as 0 when, and only when, the stage it
+writes to had already exited or closed its stdin when it died. Its SIGPIPE was
+then the reader's decision: yes | head -1 exits 0, where bash's set -o pipefail says 141. A
 SIGPIPE from any other pipe or socket, while the stage's reader still holds
 its pipe, still fails, and so does the last stage's (its reader is not
 pipe-run's to see). pipe-run tells from the pipe itself: in this mode it keeps
@@ -202,6 +208,17 @@ pipe-run cannot tell whether they were already ignored when it was started.
 Every other signal that was ignored when pipe-run started (SIGHUP under nohup,
 SIGINT in a background job) stays ignored in the stages, as with a shell.
 
+The stages share pipe-run's process group, and pipe-run cannot tell a
+signal sent to that whole group from one sent to it alone (both come from
+another process, with its pid). A TERM, HUP or INT sent to the group (kill
+-TERM -PGID, kill %1 in an interactive bash, coreutils timeout, which
+signals its command's whole group unless given --foreground) reaches every
+stage at once, downstream ones included, and pipe-run then passes it on in
+its order as well: each stage gets it twice (a program that takes a second
+TERM as "stop now, without cleaning up" stops at once). Send the signal to
+pipe-run's pid alone, or use pipe-run's own --timeout rather than timeout(1),
+to have the stages stopped upstream first, once each.
+
 The stages are pipe-run's direct children. Once pipe-run is gone (killed by
 SIGKILL, which nothing can catch), PR_SET_PDEATHSIG still reaches the stages,
 but not what they started: those processes go to init (or to the nearest
@@ -287,7 +304,10 @@ def pipe_run(
     seconds = parse_or_usage(parse_duration, timeout, "--timeout") if timeout is not None else None
     grace = parse_or_usage(parse_duration, kill_after, "--kill-after") if kill_after is not None else None
     if grace is not None and not seconds:
-        raise UsageError("--kill-after needs --timeout")
+        # pipe-run sort -k 2 "head -1": sort's -k, read as pipe-run's
+        hint = next(filter(None, (_misplaced_option_hint(name, sys.argv[1:], with_value=True)
+                                  for name in ("-k", "--kill-after"))), None)
+        raise UsageError("--kill-after needs --timeout" + (f"; {hint}" if hint else ""))
     leftovers_s = parse_or_usage(parse_duration, kill_leftovers, "--kill-leftovers") if kill_leftovers is not None else None
     if wait_all and leftovers_s is not None:
         raise UsageError("--wait-all and --kill-leftovers cannot be used together")
@@ -367,7 +387,7 @@ def _operator_text(exc: ShellOperatorError, stages: List[str]) -> str:
     token, at, line = exc.token, exc.position, exc.line
     where = f"stage {exc.stage + 1}" if exc.stage is not None else repr(line)
     what = "is a shell operator"
-    if token == "$(":
+    if token in ("$(", "`"):
         what = "starts a command substitution"
     elif token == ">&" and line.startswith("2>&1", at - 1):
         token, what = "2>&1", "is a shell redirection"
@@ -403,6 +423,13 @@ def _option_hint(exc: object, args: List[str]) -> Optional[str]:
     name = getattr(exc, "option_name", None)
     if not name or not hasattr(exc, "possibilities"):  # click's NoSuchOption only
         return None
+    return _misplaced_option_hint(name, args, with_value=False)
+
+
+def _misplaced_option_hint(name: str, args: List[str], *, with_value: bool) -> Optional[str]:
+    """If option ``name`` (as typed: -k, --kill-after) first comes after a
+    stage, the hint that it was meant for that stage, inside its quotes
+    (with its value when ``with_value``: pipe-run sort -k 2 "head -1")."""
     import shlex
 
     from ._cli import value_options
@@ -417,7 +444,10 @@ def _option_hint(exc: object, args: List[str]) -> Optional[str]:
             if arg == name or arg.split("=", 1)[0] == name or (name[:2] != "--" and arg[:2] == name):
                 if stage is None:
                     return None
-                return f"a stage's options go inside its quotes: {as_typed(stage + ' ' + shlex.quote(arg))}"
+                typed = [arg]
+                if with_value and arg == name and arg in takes_value:
+                    typed.append(next(words, ""))
+                return f"a stage's options go inside its quotes: {as_typed(' '.join([stage, *map(shlex.quote, typed)]))}"
             if arg in takes_value:
                 next(words, None)
         else:
@@ -479,7 +509,10 @@ def _open_input(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise Die(f"cannot open '{path}': {exc.strerror}", EXIT_FAILURE) from None
+        # pipe-run grep -i error "wc -l": grep's -i, read as pipe-run's
+        hint = next(filter(None, (_misplaced_option_hint(name, sys.argv[1:], with_value=True)
+                                  for name in ("-i", "--input"))), None)
+        raise Die(f"cannot open '{path}': {exc.strerror}" + (f"; {hint}" if hint else ""), EXIT_FAILURE) from None
     if stat.S_ISDIR(os.fstat(fd).st_mode):
         os.close(fd)
         raise Die(f"cannot read '{path}': Is a directory", EXIT_FAILURE)
@@ -512,14 +545,16 @@ def _write_report(result: PipelineResult, report_format: Literal["text", "json"]
 
         text = json.dumps(result.as_dict()) + "\n"
     else:
+        import shlex
+
         from ..status import signal_name
 
         lines = [_stage_line(number, stage) for number, stage in enumerate(result.stages, 1)]
         for adopted in result.adopted:
             lines.append(f"{PROG}: adopted: pid {adopted.pid} status {adopted.exit.shell_status} "
-                         f"({adopted.exit.describe()}): {' '.join(adopted.argv)}")
+                         f"({adopted.exit.describe()}): {shlex.join(adopted.argv)}")
         for pid, argv in result.left_running:
-            lines.append(f"{PROG}: left running: pid {pid}: {' '.join(argv)}")
+            lines.append(f"{PROG}: left running: pid {pid}: {shlex.join(argv)}")
         line = f"{PROG}: pipeline status {result.status}"
         if result.pipefail:
             line += " (pipefail, sigpipe-ok)" if result.sigpipe_ok else " (pipefail)"
@@ -542,6 +577,8 @@ def _write_report(result: PipelineResult, report_format: Literal["text", "json"]
 def _stage_line(number: int, stage: StageResult) -> str:
     """pipe-run: stage 1: pid 4242 status 143 (killed by SIGTERM) [stopped by the deadline: sent SIGTERM]
     2.001s wall, 0.001s cpu, max rss 10.6 MiB, read 6.8 KiB, wrote 0 B: tail -f log"""
+    import shlex
+
     from ..status import signal_name
 
     how = stage.exit.describe() if stage.exit else "not started"
@@ -558,7 +595,7 @@ def _stage_line(number: int, stage: StageResult) -> str:
     rss = "?" if stage.max_rss_kib is None else _size(stage.max_rss_kib * 1024)
     read, wrote = ("?", "?") if stage.io is None else (_size(stage.io.rchar), _size(stage.io.wchar))
     return (f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}){verdict} "
-            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {' '.join(stage.argv)}")
+            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {shlex.join(stage.argv)}")
 
 
 def _size(count: int) -> str:

@@ -148,3 +148,18 @@ def test_erased_before_dying_of_a_passed_on_signal(files):
     assert child.signalstatus == signal.SIGTERM
     assert output.rstrip(b" ").endswith(b"\r")
     assert [line for line in screen(output) if line] == []
+
+
+def test_a_terminal_of_unknown_width_gets_the_whole_line(files):
+    # A pty whose size was never set (script -qc, docker exec -t, a serial
+    # console) says 0 columns: the line is then drawn at the usual 79, not cut
+    # to nothing but the first part with its last character gone.
+    child = pexpect.spawn(PIPE_RUN, ["--progress", "-i", "big", "-o", "count", *stages(files)], cwd=str(files),
+                          timeout=30, env=ENV, dimensions=(0, 0))
+    try:
+        child.expect(rb"\r\d+% [\d.]+[KM]iB of 6\.00MiB [\d.]+[KM]?i?B/s ETA \d+:\d\d \| \[1 cat\]")
+        child.expect(pexpect.EOF)
+        child.wait()
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

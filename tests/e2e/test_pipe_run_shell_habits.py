@@ -59,6 +59,7 @@ OPERATORS = [
     ("touch ran (x)", "'('", "--shell"),
     ("touch ran x)", "')'", "--shell"),
     ("touch ran $(echo x)", "'$('", "--shell"),
+    ("touch ran `echo x`", "'`'", "--shell"),  # the other spelling of $(, which splitting passed on as it was
 ]
 
 
@@ -189,6 +190,34 @@ def test_with_shell_sh_makes_the_assignment():
 def test_an_unknown_option_after_a_stage_says_to_quote_it(in_tmp, args, hint):
     message = usage_error(pipe_run(*args))
     assert message.endswith(hint), message
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["sort", "-k", "2", "head -1"], "\"sort -k 2\""),
+    (["sort", "-k2", "head -1"], "\"sort -k2\""),
+    (["sort", "--kill-after=2"], "\"sort --kill-after=2\""),
+])
+def test_a_stage_option_that_pipe_run_also_knows_gets_the_hint_when_it_is_refused(in_tmp, args, hint):
+    # sort's -k, read as pipe-run's --kill-after, which needs --timeout: the
+    # message alone ("--kill-after needs --timeout") misleads a user who never
+    # meant pipe-run's option.
+    message = usage_error(pipe_run(*args))
+    assert message == f"pipe-run: --kill-after needs --timeout; a stage's options go inside its quotes: {hint}"
+    assert os.listdir(in_tmp) == []
+
+
+def test_a_stage_input_option_read_as_pipe_runs_gets_the_hint_when_the_file_is_missing(in_tmp):
+    # grep's -i, read as pipe-run's --input: "cannot open 'error'" alone is a riddle
+    result = pipe_run("grep", "-i", "error", "wc -l")
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr == (b"pipe-run: cannot open 'error': No such file or directory; "
+                             b"a stage's options go inside its quotes: \"grep -i error\"\n")
+    result = pipe_run("-i", "error", "grep x")  # before any stage: pipe-run's own, no hint
+    assert result.stderr == b"pipe-run: cannot open 'error': No such file or directory\n"
+
+
+def test_kill_after_before_any_stage_gets_no_hint():
+    assert usage_error(pipe_run("-k", "2", "sort")) == "pipe-run: --kill-after needs --timeout"
 
 
 def test_an_unknown_option_before_any_stage_gets_no_hint():

@@ -111,6 +111,21 @@ def test_pipefail_takes_the_rightmost_failure_that_is_not_forgiven():
     assert [s["sigpipe_forgiven"] for s in report_of(result)["stages"]] == [False, True, False]
 
 
+def test_a_shell_stage_whose_command_died_of_sigpipe_after_its_reader_had_gone_is_forgiven():
+    # With --shell (or any sh -c stage), a compound command's last command
+    # killed by SIGPIPE makes sh exit 141: sh's way of saying the same thing.
+    result = pipe_run("--shell", "--pipefail-sigpipe-ok", "--report", "json", "true; yes", "head -1")
+    first = report_of(result)["stages"][0]
+    assert (first["status"], first["signal"], first["sigpipe_forgiven"]) == (141, None, True)
+    assert result.returncode == 0
+    assert pipe_run("--shell", "--pipefail", "true; yes", "head -1").returncode == 141  # as bash
+    # while its reader still reads, an exit 141 is a failure as before
+    result = pipe_run("--pipefail-sigpipe-ok", "--report", "json", "sh -c 'sh -c \"kill -PIPE \\$\\$\"'", "cat")
+    first = report_of(result)["stages"][0]
+    assert (first["status"], first["signal"], first["sigpipe_forgiven"]) == (141, None, False)
+    assert result.returncode == 141
+
+
 def test_the_last_stages_sigpipe_is_never_forgiven():
     # Its reader is outside pipe-run (here: the calling shell's head), which cannot see it.
     result = run(["bash", "-c", f'"{PIPE_RUN}" --pipefail-sigpipe-ok "echo go" yes | head -1; '
@@ -176,6 +191,17 @@ def test_text_report_gives_each_stages_verdict():
     assert "status 143 (killed by SIGTERM) [stopped by the deadline: sent SIGTERM] " in lines[0]
     assert "status 0 (exited 0) " in lines[1] and "[" not in lines[1]
     assert lines[-1] == "pipe-run: pipeline status 0 (deadline: exit 124)"
+
+
+def test_text_report_quotes_each_argv_as_sh_would_read_it():
+    # "sh -c echo a b" would not say where sh's -c argument ends
+    result = pipe_run("--report", "text", "--wait-all", "sh -c 'echo a b; sleep 0.1 &'", "cat")
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].endswith(": sh -c 'echo a b; sleep 0.1 &'"), lines[0]
+    assert lines[1].endswith(": cat")
+    # the background sleep, whose argv is read when it is adopted: before or after its exec
+    assert lines[2].startswith("pipe-run: adopted: pid "), lines[2]
+    assert lines[2].endswith((": sleep 0.1", ": sh -c 'echo a b; sleep 0.1 &'")), lines[2]
 
 
 def test_a_stage_that_never_started_has_no_usage():
