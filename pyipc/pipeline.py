@@ -199,8 +199,10 @@ class PipelineResult:
     @property
     def died_of_received_signal(self) -> bool:
         """A stage died of the signal we received: the cooperative-exit rule
-        (bash, tini) says the runner should then die of it too."""
-        return self.received_signal is not None and any(
+        (bash, tini) says the runner should then die of it too. Not after the
+        deadline: as coreutils timeout, 124 then wins (the stage may have died
+        of the deadline's signal)."""
+        return not self.timed_out and self.received_signal is not None and any(
             stage.exit is not None and stage.exit.signal == self.received_signal for stage in self.stages)
 
     @property

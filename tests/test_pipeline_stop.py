@@ -95,6 +95,9 @@ def test_exit_status_is_what_pipe_run_exits_with():
     result.timed_out = True
     assert result.exit_status == 124 and result.as_dict()["status"] == 124
     result.received_signal, result.stages[0].exit.exit_code, result.stages[0].exit.signal = TERM, None, TERM
+    # after the deadline, 124 wins over the cooperative exit (coreutils timeout)
+    assert not result.died_of_received_signal and result.exit_status == 124
+    result.timed_out = False
     assert result.died_of_received_signal and result.exit_status == 128 + TERM
 
 

@@ -183,10 +183,10 @@ output to -o FILE, or redirect it, to keep the two apart.
         ("0", "The last stage (with --pipefail: every stage) succeeded; with --pipefail-sigpipe-ok, a stage killed by SIGPIPE after the stage it writes to had gone counts as succeeded."),
         ("1", "pipe-run could not run: an --input file cannot be read, an --output file cannot be opened. No stage was started. Or the --report could not be written, when the status would otherwise have been 0."),
         ("2", "Usage error: no stage, an empty stage, unbalanced quotes, a shell operator in a stage (without --shell), a stage of NAME=value words only, a bad duration or signal, an unknown option."),
-        ("124", "The --timeout deadline was reached, whatever the stages' statuses (the --report gives them; its JSON status is 124 too)."),
+        ("124", "The --timeout deadline was reached, whatever the stages' statuses (the --report gives them; its JSON status is 124 too), and even if pipe-run received a signal after it, as with coreutils timeout."),
         ("126", "The last stage (or, with --pipefail, the failing one) was found but could not be executed."),
         ("127", "That stage's command was not found."),
-        ("128+N", "That stage was killed by signal N (141 is SIGPIPE; with --pipefail-sigpipe-ok, only a SIGPIPE its reader did not cause). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it; otherwise it exits with the pipeline's status (bash's cooperative exit)."),
+        ("128+N", "That stage was killed by signal N (141 is SIGPIPE; with --pipefail-sigpipe-ok, only a SIGPIPE its reader did not cause). When pipe-run itself gets SIGINT, SIGTERM, SIGHUP or SIGQUIT, it waits for every stage, then dies of that signal if a stage died of it (unless the deadline had been reached: 124); otherwise it exits with the pipeline's status (bash's cooperative exit)."),
         ("other", "The status of the last stage, or with --pipefail of the rightmost failing stage."),
     ],
     "examples": [

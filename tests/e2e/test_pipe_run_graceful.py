@@ -204,3 +204,31 @@ def test_a_second_signal_during_a_graceful_stop_goes_to_every_stage(in_tmp, jani
     first, second = json.loads((in_tmp / "report.json").read_text())["stages"]
     assert first["signals_sent"] == ["SIGTERM", "SIGTERM"] and first["signal"] == "SIGKILL"
     assert (second["signals_sent"], second["signal"]) == (["SIGTERM"], "SIGTERM")
+
+
+# Says DEADLINE on the first TERM; on the second, dies of it.
+TERM_TWICE = """\
+import os, signal, sys, time
+def first(signum, frame):
+    print("DEADLINE", flush=True)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, first)
+print("READY", flush=True)
+while True:
+    time.sleep(60)
+"""
+
+
+def test_a_signal_received_after_the_deadline_still_exits_124(in_tmp, janitor):
+    # coreutils timeout: once timed out, 124 wins over the cooperative exit
+    # (the stage dies of TERM, but of the one pipe-run passed on, after the deadline's).
+    (in_tmp / "stage.py").write_text(TERM_TWICE)
+    proc = janitor.popen([PIPE_RUN, "--timeout", "0.3", "--report", "json", "--report-file", "report.json",
+                          f"{PYTHON} stage.py"], stdout=subprocess.PIPE)
+    assert proc.stdout.readline() == b"READY\n"
+    assert proc.stdout.readline() == b"DEADLINE\n"  # the deadline's TERM was taken
+    proc.send_signal(signal.SIGTERM)  # passed on: the stage dies of it
+    assert shell_status(proc.wait(timeout=30)) == 124
+    report = json.loads((in_tmp / "report.json").read_text())
+    assert (report["status"], report["timed_out"], report["received_signal"]) == (124, True, "SIGTERM")
+    assert report["stages"][0]["signal"] == "SIGTERM"
