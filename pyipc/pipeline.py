@@ -17,7 +17,7 @@ import time
 
 from ._signals import signal  # no enum import: see _signals
 from .cmdline import parse_command, split_command
-from .errors import EXIT_SIGNAL_BASE, EXIT_TIMEOUT, PyipcError, ShellOperatorError, SpawnError
+from .errors import EXIT_SIGNAL_BASE, EXIT_TIMEOUT, PyipcError, ShellOperatorError, SpawnError, UsageError
 from .spawn import Tracer, make_pipe, spawn
 from .status import ExitStatus
 from .supervise import Policy, Supervisor
@@ -438,6 +438,8 @@ class Pipeline:
             except ShellOperatorError as exc:
                 exc.stage = index  # which stage: the caller words the message
                 raise
+            except UsageError as exc:  # empty, unbalanced quotes, assignments only
+                raise UsageError(f"stage {index + 1}: {exc}") from None
             self.argvs.append(argv)
             self.stage_env.append(assignments)
         self.stage_stderr = list(stderr) if stderr is not None else [None] * len(self.argvs)

@@ -169,7 +169,7 @@ def test_path_assignment_is_used_to_find_the_program():
 @pytest.mark.parametrize("line", ["A=1", "A=1 B='x y'"])
 def test_a_stage_of_assignments_only_is_a_usage_error(line, in_tmp):
     message = usage_error(pipe_run("touch ran", line))
-    assert message == f"pipe-run: {line!r} only sets variables: there is no command to run"
+    assert message == f"pipe-run: stage 2: {line!r} only sets variables: there is no command to run"
     assert os.listdir(in_tmp) == []
 
 
