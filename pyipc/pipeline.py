@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
-    from .procfs import ProcIO
+    from .procfs import ProcInfo, ProcIO
     from .supervise import Adopted, Child
 
     Stage = str | Sequence[str]  # a command line split as sh would, or an argv
@@ -316,6 +316,12 @@ class _Stopper:
         # Downstream first within a wave: "at once" means no stage of it sees
         # end-of-file, from a stage upstream that the signal has just ended,
         # before the signal has reached it too.
+        from .procfs import proc_info
+
+        # A stage that has already exited (a zombie not yet reaped: with a
+        # grace of 0, its turn can come before the loop reaps it) was not
+        # stopped by this signal: the report must not say it was.
+        stages = [stage for stage in stages if stage.pid is None or not _exited(proc_info(stage.pid))]
         sup, pids = self.sup, [stage.pid for stage in reversed(stages) if stage.pid is not None]
         why = "deadline" if cause == "deadline" else "passing on"
         if not pids and not self.pipeline.subreaper:
@@ -347,6 +353,12 @@ class _Stopper:
                 stage.stopped_by = stage.stopped_by or "signal"
             return
         self.start(signum, "signal")
+
+
+def _exited(info: "ProcInfo | None") -> bool:
+    """Gone, or a zombie: /proc/PID/stat says so (an unreaped child's pid
+    cannot have been reused)."""
+    return info is None or info.state in ("Z", "X")
 
 
 class _PipelinePolicy(Policy):
