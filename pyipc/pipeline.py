@@ -93,6 +93,7 @@ class StageResult:
         self.stopped_by: str | None = None
         self.signals_sent: list[int] = []
         self.sigpipe_forgiven = False
+        self.env: dict[str, str] = {}  # its own NAME=value words (LC_ALL=C sort), added to the environment
 
     def __repr__(self) -> str:
         return f"StageResult(argv={self.argv!r}, pid={self.pid}, status={self.status})"
@@ -128,6 +129,7 @@ class StageResult:
         usage, io = self.usage, self.io
         return {
             "argv": self.argv,
+            "env": self.env,
             "pid": self.pid,
             "status": self.status,
             "signal": self.signal_name,
@@ -564,6 +566,7 @@ class Pipeline:
         result = StageResult(argv=argv, started=time.monotonic())
         self.stages.append(result)
         env, assignments = self.env, self.stage_env[len(self.stages) - 1]
+        result.env = dict(assignments)
         if assignments:  # LC_ALL=C sort: as sh, for this stage only (PATH=... also finds its program)
             env = {**(os.environ if env is None else env), **assignments}
         try:

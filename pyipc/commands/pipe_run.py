@@ -591,11 +591,13 @@ def _stage_line(number: int, stage: StageResult) -> str:
         verdict = f" [stopped by {cause}{': sent ' + sent if sent else ''}]"
     if stage.sigpipe_forgiven:
         verdict += " [SIGPIPE forgiven: its reader had gone]"
+    # its NAME=value words first, as typed: A='x y' (a quoted whole word would not be an assignment)
+    command = " ".join([f"{name}={shlex.quote(value)}" for name, value in stage.env.items()] + [shlex.join(stage.argv)])
     cpu = "?" if stage.cpu_s is None else f"{stage.cpu_s:.3f}s"
     rss = "?" if stage.max_rss_kib is None else _size(stage.max_rss_kib * 1024)
     read, wrote = ("?", "?") if stage.io is None else (_size(stage.io.rchar), _size(stage.io.wchar))
     return (f"{PROG}: stage {number}: pid {stage.pid} status {stage.status} ({how}){verdict} "
-            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {shlex.join(stage.argv)}")
+            f"{stage.wall_s:.3f}s wall, {cpu} cpu, max rss {rss}, read {read}, wrote {wrote}: {command}")
 
 
 def _size(count: int) -> str:

@@ -7,6 +7,7 @@ are the stage's environment, as sh makes them. An option that pipe-run does not
 know, after a stage, gets a hint that a stage's options go inside its quotes.
 """
 
+import json
 import os
 
 import pytest
@@ -231,3 +232,12 @@ def test_after_double_dash_an_option_word_is_a_stage():
     result = pipe_run("echo", "--", "-la")
     assert result.returncode == 127 and result.stderr == b"pipe-run: -la: command not found\n"
 
+
+
+def test_the_report_gives_a_stages_assignments(in_tmp):
+    text = pipe_run("--report", "text", "LC_ALL=C A='x y' true")
+    assert text.returncode == 0
+    assert text.stderr.decode().splitlines()[0].endswith(": LC_ALL=C A='x y' true")  # as sh would read it again
+    as_json = pipe_run("--report", "json", "LC_ALL=C true", "cat")
+    stages = json.loads(as_json.stderr)["stages"]
+    assert [(stage["argv"], stage["env"]) for stage in stages] == [(["true"], {"LC_ALL": "C"}), (["cat"], {})]
