@@ -353,6 +353,12 @@ class _Stopper:
                 child.tag.signals_sent.append(signum)
             for stage in running:
                 stage.stopped_by = stage.stopped_by or "signal"
+            if skip_group is not None:
+                # A Ctrl-C reached every stage from the terminal; one that died
+                # of it and was reaped before we took the signal was stopped by it too.
+                for stage in self.pipeline.stages:
+                    if stage.exit is not None and stage.exit.signal == signum:
+                        stage.stopped_by = stage.stopped_by or "signal"
             return
         self.start(signum, "signal")
 

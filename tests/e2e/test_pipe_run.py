@@ -296,6 +296,25 @@ def test_typed_lines_come_back_through_the_pipeline():
         child.close(force=True)
 
 
+def test_ctrl_c_report_says_every_stage_was_stopped_by_the_signal(tmp_path):
+    # Each stage has the SIGINT from the terminal; one may die and be reaped
+    # before pipe-run takes its own: it was stopped by the signal all the same.
+    report = tmp_path / "report.json"
+    for _ in range(3):
+        child = pexpect.spawn(PIPE_RUN, ["--report", "json", "--report-file", str(report), "sleep 30", "sleep 30"],
+                              timeout=10)
+        try:
+            sleeping_children(child.pid, 2)
+            child.sendintr()
+            child.expect(pexpect.EOF, timeout=10)
+            child.wait()
+        finally:
+            child.close(force=True)
+        assert child.signalstatus == signal.SIGINT
+        stages = json.loads(report.read_text())["stages"]
+        assert [(stage["signal"], stage["stopped_by"]) for stage in stages] == [("SIGINT", "signal")] * 2
+
+
 def test_ctrl_c_ends_pipe_run_by_sigint_with_no_stage_left():
     child = pexpect.spawn(PIPE_RUN, ["sleep 30", "sleep 30"], timeout=10)
     try:
