@@ -12,8 +12,8 @@ TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotatio
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["ProcInfo", "proc_info", "ProcIO", "proc_io", "pids", "children_of", "holds_open", "open_elsewhere",
-           "process_table", "below", "cmdline", "own_children"]
+__all__ = ["ProcInfo", "proc_info", "ProcIO", "proc_io", "read_position", "pids", "children_of", "holds_open",
+           "open_elsewhere", "process_table", "below", "cmdline", "own_children"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -182,13 +182,25 @@ def open_elsewhere(fd: int, modes: tuple[int, ...]) -> bool:
                 continue
             if (info.st_dev, info.st_ino) != (own.st_dev, own.st_ino):
                 continue
-            fdinfo = _read(f"/proc/{pid}/fdinfo/{name}") or b""
-            for line in fdinfo.splitlines():
-                if line.startswith(b"flags:"):
-                    if int(line.split()[1], 8) & os.O_ACCMODE in modes:
-                        return True
-                    break
+            position = read_position(pid, int(name))
+            if position is not None and position[1] & os.O_ACCMODE in modes:
+                return True
     return False
+
+
+def read_position(pid: int, fd: int) -> tuple[int, int] | None:
+    """(pos, flags) of pid's fd, from /proc/PID/fdinfo/FD; None if gone."""
+    data = _read(f"/proc/{pid}/fdinfo/{fd}")
+    if data is None:
+        return None
+    pos = flags = -1
+    for line in data.split(b"\n", 2)[:2]:
+        key, _, value = line.partition(b":")
+        if key == b"pos":
+            pos = int(value)
+        elif key == b"flags":
+            flags = int(value, 8)
+    return (pos, flags) if pos >= 0 else None
 
 
 def process_table() -> dict[int, tuple[int, str, int]]:

@@ -23,6 +23,8 @@ import stat
 import time
 from collections import deque
 
+from .procfs import proc_io, read_position
+
 TYPE_CHECKING = False  # typing costs start-up; type checkers read the annotations
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,45 +38,11 @@ _WINDOW = 1.0  # seconds of samples a shown rate is computed over
 _SCAN = 32  # fds of the first stage looked at for the file it reads (each refresh: one stat each)
 
 
-def read_position(pid: int, fd: int) -> tuple[int, int] | None:
-    """(pos, flags) of pid's fd, from /proc/PID/fdinfo/FD; None if gone."""
-    data = _read_proc(f"/proc/{pid}/fdinfo/{fd}")
-    if data is None:
-        return None
-    pos = flags = -1
-    for line in data.split(b"\n", 2)[:2]:
-        key, _, value = line.partition(b":")
-        if key == b"pos":
-            pos = int(value)
-        elif key == b"flags":
-            flags = int(value, 8)
-    return (pos, flags) if pos >= 0 else None
-
-
 def read_io(pid: int) -> tuple[int, int] | None:
     """(rchar, wchar) of pid, from /proc/PID/io: bytes it read and wrote
     through read(2)/write(2) and the like; None if gone or not ours to read."""
-    data = _read_proc(f"/proc/{pid}/io")
-    if data is None:
-        return None
-    fields = dict(line.split(b": ", 1) for line in data.split(b"\n") if b": " in line)
-    try:
-        return int(fields[b"rchar"]), int(fields[b"wchar"])
-    except (KeyError, ValueError):
-        return None
-
-
-def _read_proc(path: str) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    io = proc_io(pid)
+    return None if io is None else (io.rchar, io.wchar)
 
 
 def format_bytes(count: float) -> str:
